@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "volact-config.h"
+
+#include "volact-error.h"
+
+#include <gio/gio.h>
+#include <stddef.h>
+#include <string.h>
+
+typedef enum {
+  KEY_STRING,    /* free text, may be empty */
+  KEY_PATH,      /* absolute path */
+  KEY_PATH_LIST, /* ':'-separated absolute paths */
+  KEY_ADDRESSES, /* ';' or ','-separated IP literals */
+  KEY_UINT,      /* min..max */
+  KEY_ENDPOINT,  /* HOST:PORT or empty */
+} KeyType;
+
+typedef struct {
+  const char *key;
+  KeyType type;
+  gsize offset;
+  const char *def;
+  guint min, max;
+  const char *help;
+} KeySpec;
+
+#define OFF(field) offsetof (VolactConfig, field)
+
+/* The one table of keys, defaults and ranges. */
+static const KeySpec keys[] = {
+  { "listen", KEY_ADDRESSES, OFF (listen), "0.0.0.0;::", 0, 0,
+    "addresses to listen on for clients" },
+  { "port", KEY_UINT, OFF (port), "1688", 1, 65535, "TCP port for clients" },
+  { "state-dir", KEY_PATH, OFF (state_dir), VOLACT_LOCALSTATEDIR "/lib/volact", 0, 0,
+    "host identity, settings and client records" },
+  { "plugin-dir", KEY_PATH_LIST, OFF (plugin_dirs), VOLACT_PLUGIN_DIR, 0, 0,
+    "plugin folders, ':'-separated, searched in order" },
+  { "license-dir", KEY_PATH, OFF (license_dir), VOLACT_LICENSE_DIR, 0, 0,
+    "signed license data (*.xrm here and one folder below)" },
+  { "trust", KEY_PATH, OFF (trust), VOLACT_TRUST_FILE, 0, 0,
+    "PEM file of trusted authority certificates" },
+  { "admin-socket", KEY_PATH, OFF (admin_socket), VOLACT_RUNSTATEDIR "/volact/admin.sock", 0, 0,
+    "Unix socket for volactctl" },
+  { "admin-group", KEY_STRING, OFF (admin_group), "", 0, 0,
+    "group allowed to administer besides root (empty: root only)" },
+  { "authority-url", KEY_ENDPOINT, OFF (authority_url), "", 0, 0,
+    "HOST:PORT of the authority for online activation" },
+  { "max-connections", KEY_UINT, OFF (max_connections), "4096", 1, 1000000,
+    "concurrent client connections" },
+};
+
+static void
+free_field (VolactConfig *cfg, const KeySpec *k)
+{
+  gpointer *slot = (gpointer *) ((char *) cfg + k->offset);
+  switch (k->type) {
+    case KEY_PATH_LIST:
+    case KEY_ADDRESSES:
+      g_strfreev (*slot);
+      *slot = NULL;
+      break;
+    case KEY_UINT:
+      break;
+    default:
+      g_free (*slot);
+      *slot = NULL;
+  }
+}
+
+void
+volact_config_free (VolactConfig *cfg)
+{
+  if (cfg == NULL)
+    return;
+  for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
+    free_field (cfg, &keys[i]);
+  g_free (cfg->file);
+  g_clear_pointer (&cfg->keyfile, g_key_file_unref);
+  g_free (cfg);
+}
+
+static const KeySpec *
+find_key (const char *key)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
+    if (g_str_equal (keys[i].key, key))
+      return &keys[i];
+  return NULL;
+}
+
+static gboolean
+parse_value (VolactConfig *cfg, const KeySpec *k, const char *text, GError **error)
+{
+  g_autofree char *value = g_strstrip (g_strdup (text));
+  gpointer *slot = (gpointer *) ((char *) cfg + k->offset);
+
+  switch (k->type) {
+    case KEY_UINT: {
+      guint64 n;
+      if (!g_ascii_string_to_unsigned (value, 10, k->min, k->max, &n, NULL)) {
+        g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "\"%s\" is not a whole number in %u..%u",
+                     value, k->min, k->max);
+        return FALSE;
+      }
+      *(guint *) slot = (guint) n;
+      return TRUE;
+    }
+    case KEY_PATH:
+      if (!g_path_is_absolute (value)) {
+        g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "\"%s\" is not an absolute path", value);
+        return FALSE;
+      }
+      break;
+    case KEY_PATH_LIST: {
+      g_auto (GStrv) parts = g_strsplit (value, ":", -1);
+      if (parts[0] == NULL) {
+        g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "at least one folder is required");
+        return FALSE;
+      }
+      for (char **p = parts; *p; p++)
+        if (!g_path_is_absolute (*p)) {
+          g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "\"%s\" is not an absolute path", *p);
+          return FALSE;
+        }
+      free_field (cfg, k);
+      *slot = g_steal_pointer (&parts);
+      return TRUE;
+    }
+    case KEY_ADDRESSES: {
+      g_auto (GStrv) parts = g_strsplit_set (value, ";,", -1);
+      g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func (g_free);
+      for (char **p = parts; *p; p++) {
+        g_autoptr (GInetAddress) addr = NULL;
+        g_strstrip (*p);
+        if (**p == '\0')
+          continue;
+        addr = g_inet_address_new_from_string (*p);
+        if (addr == NULL) {
+          g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG,
+                       "\"%s\" is not an IPv4 or IPv6 address", *p);
+          return FALSE;
+        }
+        g_ptr_array_add (list, g_strdup (*p));
+      }
+      if (list->len == 0) {
+        g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "at least one address is required");
+        return FALSE;
+      }
+      g_ptr_array_add (list, NULL);
+      free_field (cfg, k);
+      *slot = g_ptr_array_free (g_steal_pointer (&list), FALSE);
+      return TRUE;
+    }
+    case KEY_ENDPOINT:
+      if (*value != '\0') {
+        g_autoptr (GSocketConnectable) c = g_network_address_parse (value, 0, NULL);
+        if (c == NULL || strrchr (value, ':') == NULL) {
+          g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "\"%s\" is not HOST:PORT", value);
+          return FALSE;
+        }
+      }
+      break;
+    case KEY_STRING:
+      if (strlen (value) > 256) {
+        g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "value is longer than 256 bytes");
+        return FALSE;
+      }
+      break;
+  }
+  free_field (cfg, k);
+  *slot = g_steal_pointer (&value);
+  return TRUE;
+}
+
+gboolean
+volact_config_set (VolactConfig *cfg, const char *key, const char *text, GError **error)
+{
+  const KeySpec *k = find_key (key);
+  if (k == NULL) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "unknown key \"%s\"", key);
+    return FALSE;
+  }
+  if (!parse_value (cfg, k, text, error)) {
+    g_prefix_error (error, "key \"%s\": ", key);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+VolactConfig *
+volact_config_new_default (void)
+{
+  VolactConfig *cfg = g_new0 (VolactConfig, 1);
+  for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
+    if (!parse_value (cfg, &keys[i], keys[i].def, NULL))
+      g_error ("built-in default of %s is invalid", keys[i].key);
+  cfg->keyfile = g_key_file_new ();
+  return cfg;
+}
+
+VolactConfig *
+volact_config_load (const char *path, GError **error)
+{
+  g_autoptr (VolactConfig) cfg = volact_config_new_default ();
+  g_autoptr (GError) local = NULL;
+  g_auto (GStrv) groups = NULL;
+
+  if (!g_key_file_load_from_file (cfg->keyfile, path, G_KEY_FILE_NONE, &local)) {
+    g_set_error (error, VOLACT_ERROR,
+                 local->domain == G_KEY_FILE_ERROR ? VOLACT_E_CONFIG : VOLACT_E_IO, "%s: %s", path,
+                 local->message);
+    return NULL;
+  }
+  cfg->file = g_strdup (path);
+  groups = g_key_file_get_groups (cfg->keyfile, NULL);
+  for (char **g = groups; *g; g++) {
+    g_auto (GStrv) names = NULL;
+    if (g_str_has_prefix (*g, "plugin:"))
+      continue; /* checked by the plugin's check_config */
+    if (!g_str_equal (*g, VOLACT_CONFIG_GROUP)) {
+      g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG,
+                   "%s: unknown group [%s] (expected [%s] or [plugin:NAME])", path, *g,
+                   VOLACT_CONFIG_GROUP);
+      return NULL;
+    }
+    names = g_key_file_get_keys (cfg->keyfile, *g, NULL, NULL);
+    for (char **n = names; n && *n; n++) {
+      g_autofree char *value = g_key_file_get_value (cfg->keyfile, *g, *n, NULL);
+      if (!volact_config_set (cfg, *n, value ? value : "", error)) {
+        g_prefix_error (error, "%s: [%s] ", path, *g);
+        return NULL;
+      }
+    }
+  }
+  return g_steal_pointer (&cfg);
+}
+
+void
+volact_config_foreach_key (void (*func) (const char *, const char *, const char *, gpointer),
+                           gpointer user_data)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
+    func (keys[i].key, keys[i].def, keys[i].help, user_data);
+}

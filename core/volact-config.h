@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * volactd's configuration: a GKeyFile read into a typed, validated struct.
+ * Defaults and ranges live in one table (volact-config.c); every error names
+ * the file, the group and the key. See volactd(8).
+ */
+#ifndef VOLACT_CONFIG_H
+#define VOLACT_CONFIG_H
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define VOLACT_CONFIG_GROUP "host"
+
+typedef struct {
+  char *file;            /* the file read, or NULL for the embedded defaults */
+  char **listen;         /* addresses to listen on (IPv4 or IPv6 literals) */
+  guint port;            /* TCP port for clients, 1..65535 */
+  char *state_dir;       /* host identity, settings, client records */
+  char **plugin_dirs;    /* searched in order */
+  char *license_dir;     /* signed license data */
+  char *trust;           /* PEM file: trusted authority certificates */
+  char *admin_socket;    /* Unix socket volactctl talks to */
+  char *admin_group;     /* group allowed on the admin socket besides root ("" = root only) */
+  char *authority_url;   /* HOST:PORT of the authority for online activation ("" = none) */
+  guint max_connections; /* concurrent client connections */
+  GKeyFile *keyfile;     /* the parsed file, for plugin groups */
+} VolactConfig;
+
+/** The embedded defaults, as if an empty file were read. */
+VolactConfig *volact_config_new_default (void);
+/** Reads and validates PATH; unknown groups or keys are errors (they are usually typos). */
+VolactConfig *volact_config_load (const char *path, GError **error);
+void volact_config_free (VolactConfig *cfg);
+/** Sets KEY from TEXT as the file would, with the same validation (used by overrides). */
+gboolean volact_config_set (VolactConfig *cfg, const char *key, const char *text, GError **error);
+/** Calls FUNC for each key of the table: key, default, help. */
+void volact_config_foreach_key (void (*func) (const char *key, const char *def, const char *help,
+                                              gpointer user_data),
+                                gpointer user_data);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VolactConfig, volact_config_free)
+
+G_END_DECLS
+
+#endif

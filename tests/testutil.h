@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Helpers shared by the cmocka tests: temporary folders and source/build paths. */
+#ifndef VOLACT_TESTUTIL_H
+#define VOLACT_TESTUTIL_H
+
+#include <glib.h>
+
+/** A new private temporary folder (mode 0700); free with test_rmtree + g_free. */
+char *test_tmpdir (void);
+/** Removes PATH and everything below it. */
+void test_rmtree (const char *path);
+/** Absolute path of REL in the source tree. */
+char *test_srcpath (const char *rel);
+/** Absolute path of REL in the build tree. */
+char *test_buildpath (const char *rel);
+/** Copies file SRC to DST (DST's folder must exist). */
+void test_copy_file (const char *src, const char *dst);
+/** Writes LEN bytes of DATA to PATH, aborting the test on failure. */
+void test_write_file (const char *path, const char *data, gssize len);
+/** The reference authority's certificate (demo only). */
+char *test_reference_trust (void);
+
+#endif
