@@ -36,7 +36,8 @@ static const ErrorEntry error_table[] = {
     "The license file contains a DOCTYPE or entity declaration, which volact refuses." },
   { 0xC0AC0007u, "XML_SCHEMA", "The license file does not match the schema of its kind." },
   { 0xC0AC0008u, "SIGNATURE",
-    "The license file's signature is missing, invalid, or not made by a trusted authority." },
+    "A license file or host certificate signature is missing, invalid, or not made by a "
+    "trusted authority." },
   { 0xC0AC0009u, "UNCLAIMED", "No loaded plugin interprets this license family." },
   { 0xC0AC000Au, "CATALOG", "The license data is inconsistent or incomplete." },
   { 0xC0AC000Bu, "CRYPTO", "A cryptographic operation failed." },
@@ -55,6 +56,16 @@ static const ErrorEntry error_table[] = {
   { 0xC0AC0302u, "ID_FORMAT",
     "The Installation or Confirmation ID has the wrong length or characters." },
   { 0xC0AC0303u, "CID_INVALID", "The Confirmation ID is not valid for this host." },
+  { 0xC0AC0401u, "NO_KEY", "No host key is installed. Install one with: volactctl ipk KEY" },
+  { 0xC0AC0402u, "NOT_ACTIVATED",
+    "The host is not activated, so it cannot serve clients. Activate it with volactctl ato, "
+    "or volactctl dti and atp." },
+  { 0xC0AC0403u, "PHONE_NOT_ALLOWED",
+    "The license data does not allow telephone activation for this key group." },
+  { 0xC0AC0404u, "AUTHORITY",
+    "The activation authority could not be reached or gave an unusable answer." },
+  { 0xC0AC0405u, "NOT_AVAILABLE", "This command is not available yet in this version of volact." },
+  { 0xC0AC0406u, "PERMISSION", "You may not administer this host (root or the admin group only)." },
 };
 
 static const ErrorEntry *

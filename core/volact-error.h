@@ -50,6 +50,13 @@ typedef enum {
   VOLACT_E_ID_GROUP = (gint) 0xC0AC0301u,                /* IID/CID group check digit fails */
   VOLACT_E_ID_FORMAT = (gint) 0xC0AC0302u,               /* IID/CID length, chars, content */
   VOLACT_E_CID_INVALID = (gint) 0xC0AC0303u,             /* CID does not verify for this host */
+  /* The host's own state. */
+  VOLACT_E_NO_KEY = (gint) 0xC0AC0401u,            /* no host key installed */
+  VOLACT_E_NOT_ACTIVATED = (gint) 0xC0AC0402u,     /* host not activated */
+  VOLACT_E_PHONE_NOT_ALLOWED = (gint) 0xC0AC0403u, /* key group has no telephone activation */
+  VOLACT_E_AUTHORITY = (gint) 0xC0AC0404u,         /* authority unreachable or answered badly */
+  VOLACT_E_NOT_AVAILABLE = (gint) 0xC0AC0405u,     /* command not available in this version */
+  VOLACT_E_PERMISSION = (gint) 0xC0AC0406u,        /* caller may not administer the host */
 } VolactErrorCode;
 
 /** Text for a code (the seed's text where it has one), or NULL if unknown. */

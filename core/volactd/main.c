@@ -2,35 +2,46 @@
 /* volactd: the volact host. See volactd(8). */
 #include "config.h"
 
+#include "volact-admin.h"
 #include "volact-config.h"
 #include "volact-error.h"
+#include "volact-host.h"
+#include "volact-notify.h"
 #include "volact-reload.h"
 #include "volact-xmlsig.h"
 
+#include <errno.h>
+#include <glib-unix.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <syslog.h>
+#include <unistd.h>
 
 static char *opt_config;
 static gboolean opt_foreground;
 static gboolean opt_print_catalog;
 static gboolean opt_version;
+static gboolean daemonized;
 
-static const GOptionEntry entries[]
-    = { { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "Read the configuration from FILE",
-          "FILE" },
-        { "foreground", 'f', 0, G_OPTION_ARG_NONE, &opt_foreground, "Stay in the foreground",
-          NULL },
-        { "print-catalog", 0, 0, G_OPTION_ARG_NONE, &opt_print_catalog,
-          "Load plugins and license data, print the catalog and exit", NULL },
-        { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
-        { NULL } };
+static const GOptionEntry entries[] = {
+  { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "Read the configuration from FILE",
+    "FILE" },
+  { "foreground", 'f', 0, G_OPTION_ARG_NONE, &opt_foreground,
+    "Stay in the foreground, logging to standard error (or the journal)", NULL },
+  { "print-catalog", 0, 0, G_OPTION_ARG_NONE, &opt_print_catalog,
+    "Load plugins and license data, print the catalog and exit", NULL },
+  { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
+  { NULL }
+};
 
 static int
 fail (const GError *error)
 {
   guint32 code = error->domain == VOLACT_ERROR ? (guint32) error->code : (guint32) VOLACT_E_FAILED;
-  fprintf (stderr, "volactd: error 0x%08X: %s\n", code, error->message);
+  g_printerr ("volactd: error 0x%08X: %s\n", code, error->message);
+  if (daemonized)
+    syslog (LOG_ERR, "error 0x%08X: %s", code, error->message);
   return EXIT_FAILURE;
 }
 
@@ -54,23 +65,74 @@ print_catalog (const VolactConfig *cfg)
   return EXIT_SUCCESS;
 }
 
+/* Journal when stderr is the journal, syslog once detached, stderr otherwise. */
+static GLogWriterOutput
+log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+  if (!daemonized)
+    return g_log_writer_is_journald (fileno (stderr))
+               ? g_log_writer_journald (level, fields, n_fields, user_data)
+               : g_log_writer_standard_streams (level, fields, n_fields, user_data);
+  if (!g_log_writer_default_would_drop (level, G_LOG_DOMAIN)) {
+    const char *message = "";
+    int prio = LOG_INFO;
+    for (gsize i = 0; i < n_fields; i++)
+      if (g_str_equal (fields[i].key, "MESSAGE"))
+        message = fields[i].value;
+    if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
+      prio = LOG_ERR;
+    else if (level & G_LOG_LEVEL_WARNING)
+      prio = LOG_WARNING;
+    else if (level & G_LOG_LEVEL_DEBUG)
+      prio = LOG_DEBUG;
+    syslog (prio, "%s", message);
+  }
+  return G_LOG_WRITER_HANDLED;
+}
+
+static gboolean
+on_quit (gpointer loop)
+{
+  g_message ("stopping");
+  volact_notify ("STOPPING=1");
+  g_main_loop_quit (loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_hangup (gpointer host)
+{
+  g_autoptr (GError) error = NULL;
+  volact_notify ("RELOADING=1");
+  if (volact_host_reload (host, &error))
+    g_message ("reloaded plugins and license data");
+  else
+    g_warning ("reload failed, keeping the previous catalog: %s", error->message);
+  volact_notify ("READY=1");
+  return G_SOURCE_CONTINUE;
+}
+
 int
 main (int argc, char **argv)
 {
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- the volact activation host");
   g_autoptr (GError) error = NULL;
   g_autoptr (VolactConfig) cfg = NULL;
+  g_autoptr (VolactHost) host = NULL;
+  g_autoptr (GMainLoop) loop = NULL;
+  VolactAdmin *admin;
 
   setlocale (LC_ALL, "");
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
-    fprintf (stderr, "volactd: %s\n", error->message);
+    g_printerr ("volactd: %s\n", error->message);
     return 2;
   }
   if (opt_version) {
     printf ("volactd %s\n", PACKAGE_VERSION);
     return EXIT_SUCCESS;
   }
+  g_log_set_writer_func (log_writer, NULL, NULL);
   cfg = opt_config ? volact_config_load (opt_config, &error) : volact_config_new_default ();
   if (cfg == NULL)
     return fail (error);
@@ -78,6 +140,33 @@ main (int argc, char **argv)
     return fail (error);
   if (opt_print_catalog)
     return print_catalog (cfg);
-  fprintf (stderr, "volactd: serving clients is not available yet; use --print-catalog\n");
-  return EXIT_FAILURE;
+
+  host = volact_host_new (g_steal_pointer (&cfg), &error);
+  if (host == NULL)
+    return fail (error);
+  admin = volact_admin_start (volact_host_config (host)->admin_socket,
+                              volact_host_config (host)->admin_group, volact_host_command, host,
+                              &error);
+  if (admin == NULL)
+    return fail (error);
+  /* Every error so far went to the terminal; from here on, detach unless told not to. */
+  if (!opt_foreground && g_getenv ("NOTIFY_SOCKET") == NULL) {
+    openlog ("volactd", LOG_PID, LOG_DAEMON);
+    if (daemon (0, 0) != 0) {
+      g_set_error (&error, VOLACT_ERROR, VOLACT_E_FAILED, "cannot detach: %s",
+                   g_strerror (errno));
+      return fail (error);
+    }
+    daemonized = TRUE;
+  }
+  loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGTERM, on_quit, loop);
+  g_unix_signal_add (SIGINT, on_quit, loop);
+  g_unix_signal_add (SIGHUP, on_hangup, host);
+  g_message ("volactd %s started (pid %d, admin socket %s)", PACKAGE_VERSION, (int) getpid (),
+             volact_host_config (host)->admin_socket);
+  volact_notify ("READY=1");
+  g_main_loop_run (loop);
+  volact_admin_stop (admin);
+  return EXIT_SUCCESS;
 }

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "volact-admin-proto.h"
+
+#include "volact-error.h"
+
+gboolean
+volact_admin_write (GOutputStream *out, GVariant *v, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GVariant) normal = g_variant_get_normal_form (v);
+  gsize size = g_variant_get_size (normal);
+  guint32 be;
+
+  if (size > VOLACT_ADMIN_MAX_FRAME) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_TOO_LARGE, "message of %zu bytes is too large",
+                 size);
+    return FALSE;
+  }
+  be = GUINT32_TO_BE ((guint32) size);
+  return g_output_stream_write_all (out, &be, sizeof be, NULL, cancellable, error)
+         && g_output_stream_write_all (out, g_variant_get_data (normal), size, NULL, cancellable,
+                                       error)
+         && g_output_stream_flush (out, cancellable, error);
+}
+
+GVariant *
+volact_admin_read (GInputStream *in, const GVariantType *type, GCancellable *cancellable,
+                   GError **error)
+{
+  guint32 be;
+  gsize got = 0, size;
+  g_autofree guint8 *data = NULL;
+  g_autoptr (GVariant) v = NULL;
+
+  if (!g_input_stream_read_all (in, &be, sizeof be, &got, cancellable, error))
+    return NULL;
+  if (got == 0)
+    return NULL;
+  if (got != sizeof be) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "connection closed inside a frame");
+    return NULL;
+  }
+  size = GUINT32_FROM_BE (be);
+  if (size > VOLACT_ADMIN_MAX_FRAME) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_TOO_LARGE,
+                 "frame of %zu bytes is over the %u byte limit", size, VOLACT_ADMIN_MAX_FRAME);
+    return NULL;
+  }
+  data = g_malloc (size ? size : 1);
+  if (!g_input_stream_read_all (in, data, size, &got, cancellable, error))
+    return NULL;
+  if (got != size) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "connection closed inside a frame");
+    return NULL;
+  }
+  v = g_variant_ref_sink (
+      g_variant_new_from_data (type, g_steal_pointer (&data), size, FALSE, g_free, NULL));
+  /* Untrusted bytes: only a normal-form value of the expected type is accepted. */
+  if (!g_variant_is_normal_form (v)) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "malformed message");
+    return NULL;
+  }
+  return g_steal_pointer (&v);
+}
+
+GVariantDict *
+volact_admin_reply_new (guint32 code, const char *message)
+{
+  GVariantDict *d = g_variant_dict_new (NULL);
+  g_variant_dict_insert (d, "code", "u", code);
+  g_variant_dict_insert (d, "message", "s", message ? message : "");
+  return d;
+}
+
+GVariant *
+volact_admin_reply_error (const GError *error)
+{
+  guint32 code = error->domain == VOLACT_ERROR ? (guint32) error->code : (guint32) VOLACT_E_FAILED;
+  g_autoptr (GVariantDict) d = volact_admin_reply_new (code, error->message);
+  return g_variant_dict_end (d);
+}

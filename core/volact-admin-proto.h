@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * Framing on the administration socket between volactctl and volactd.
+ *
+ * A frame is a 4-byte big-endian length followed by a serialised GVariant in
+ * normal form, at most VOLACT_ADMIN_MAX_FRAME bytes. A request is "(sas)":
+ * command and arguments; a reply is "a{sv}" holding at least "code" (u, 0 on
+ * success) and "message" (s), plus the command's fields.
+ */
+#ifndef VOLACT_ADMIN_PROTO_H
+#define VOLACT_ADMIN_PROTO_H
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define VOLACT_ADMIN_MAX_FRAME (256u * 1024u)
+#define VOLACT_ADMIN_REQUEST_TYPE ((const GVariantType *) "(sas)")
+#define VOLACT_ADMIN_REPLY_TYPE G_VARIANT_TYPE_VARDICT
+
+/** Writes V as one frame. */
+gboolean volact_admin_write (GOutputStream *out, GVariant *v, GCancellable *cancellable,
+                             GError **error);
+/** Reads one frame of TYPE; a clean end of stream before the frame gives NULL without error. */
+GVariant *volact_admin_read (GInputStream *in, const GVariantType *type,
+                             GCancellable *cancellable, GError **error);
+
+/** A reply a{sv} with "code" and "message" set, for the caller to add fields to. */
+GVariantDict *volact_admin_reply_new (guint32 code, const char *message);
+/** A failure reply from ERROR (its VOLACT_ERROR code, or FAILED). */
+GVariant *volact_admin_reply_error (const GError *error);
+
+G_END_DECLS
+
+#endif

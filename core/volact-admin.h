@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * The administration socket: a Unix stream socket (mode 0660) that volactctl
+ * talks to. Peers are checked by their kernel credentials: root, the daemon's
+ * own user, or a member of the configured admin group. Each connection is
+ * served in a worker thread; the handler must be thread-safe.
+ */
+#ifndef VOLACT_ADMIN_H
+#define VOLACT_ADMIN_H
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/** Answers one validated command; returns a floating or owned a{sv} reply. */
+typedef GVariant *(*VolactAdminHandler) (const char *command, const char *const *args,
+                                         gpointer user_data);
+
+typedef struct _VolactAdmin VolactAdmin;
+
+/**
+ * Binds PATH (replacing a stale socket, refusing to replace anything else),
+ * sets mode 0660 and group ADMIN_GROUP (if non-empty) and starts serving.
+ */
+VolactAdmin *volact_admin_start (const char *path, const char *admin_group,
+                                 VolactAdminHandler handler, gpointer user_data, GError **error);
+void volact_admin_stop (VolactAdmin *admin);
+
+G_END_DECLS
+
+#endif

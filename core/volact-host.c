@@ -1,0 +1,571 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "volact-host.h"
+
+#include "volact-activation.h"
+#include "volact-admin-proto.h"
+#include "volact-authority-proto.h"
+#include "volact-crypto.h"
+#include "volact-error.h"
+#include "volact-key.h"
+#include "volact-reload.h"
+#include "volact-state.h"
+#include "volact-xmlsig.h"
+
+#include <string.h>
+
+struct _VolactHost {
+  GMutex lock; /* guards everything below but the holder, which has its own */
+  VolactConfig *cfg;
+  VolactCatalogHolder *catalog;
+  VolactTrust *trust;
+  EVP_PKEY *identity;
+  guint8 host_id[VOLACT_HOST_ID_SIZE];
+  guint8 fingerprint[VOLACT_FINGERPRINT_SIZE];
+  gboolean fingerprint_overridden;
+  VolactState *state;
+  VolactHostKey key; /* valid when state->product_key is set */
+  VolactHostCert cert; /* valid when state->certificate is set */
+};
+
+static VolactCatalogSources
+sources (VolactHost *host)
+{
+  return (VolactCatalogSources){
+    .plugin_dirs = (const char *const *) host->cfg->plugin_dirs,
+    .license_dir = host->cfg->license_dir,
+    .trust_file = host->cfg->trust,
+  };
+}
+
+static gboolean
+save_state (VolactHost *host, GError **error)
+{
+  return volact_state_save (host->state, host->cfg->state_dir, error);
+}
+
+static void
+drop_certificate (VolactHost *host)
+{
+  g_clear_pointer (&host->state->certificate, g_bytes_unref);
+  g_clear_pointer (&host->state->activated_by, g_free);
+  host->state->activated_at = 0;
+  memset (&host->cert, 0, sizeof host->cert);
+}
+
+/* The certificate must still be ours: this host, this key, this hardware, a trusted authority. */
+static gboolean
+certificate_still_valid (VolactHost *host, const char **why)
+{
+  guint changed;
+
+  if (host->state->product_key == NULL) {
+    *why = "no host key is installed";
+    return FALSE;
+  }
+  if (memcmp (host->cert.body.host_id, host->host_id, VOLACT_HOST_ID_SIZE) != 0) {
+    *why = "the certificate was issued to another host identity";
+    return FALSE;
+  }
+  if (host->cert.body.key_group != host->key.group
+      || host->cert.body.key_serial != host->key.serial) {
+    *why = "the certificate was issued for another host key";
+    return FALSE;
+  }
+  changed = volact_fingerprint_changed_components (host->cert.body.fingerprint, host->fingerprint);
+  if (volact_fingerprint_significant_change (host->cert.body.fingerprint, host->fingerprint)) {
+    g_warning ("event 1005: significant hardware change: %u of %u fingerprint components "
+               "differ from the activation; the host needs reactivation",
+               changed, VOLACT_FINGERPRINT_COMPONENTS);
+    *why = "the hardware changed significantly since activation";
+    return FALSE;
+  }
+  if (changed > 0)
+    g_message ("hardware change tolerated: %u of %u fingerprint components differ", changed,
+               VOLACT_FINGERPRINT_COMPONENTS);
+  for (guint i = 0; i < volact_trust_n_keys (host->trust); i++)
+    if (volact_host_cert_verify (&host->cert, volact_trust_key (host->trust, i), NULL))
+      return TRUE;
+  *why = "the certificate is not signed by a trusted authority";
+  return FALSE;
+}
+
+/* Re-reads the fingerprint and drops an activation that no longer holds. Lock held. */
+static gboolean
+check_activation (VolactHost *host, GError **error)
+{
+  const char *why = NULL;
+
+  if (!volact_fingerprint_read (host->cfg->state_dir, host->fingerprint,
+                                &host->fingerprint_overridden, error))
+    return FALSE;
+  if (host->state->certificate == NULL || certificate_still_valid (host, &why))
+    return TRUE;
+  g_warning ("event 1006: host activation withdrawn: %s", why);
+  drop_certificate (host);
+  return save_state (host, error);
+}
+
+static gboolean
+load_key_and_certificate (VolactHost *host, GError **error)
+{
+  if (host->state->product_key != NULL
+      && !volact_key_decode (host->state->product_key, &host->key, error)) {
+    g_prefix_error (error, "%s/host.state: installed key: ", host->cfg->state_dir);
+    return FALSE;
+  }
+  if (host->state->certificate != NULL) {
+    gsize n;
+    const guint8 *raw = g_bytes_get_data (host->state->certificate, &n);
+    g_autoptr (GError) local = NULL;
+    if (!volact_host_cert_parse (raw, n, &host->cert, &local)) {
+      g_warning ("%s/host.state: dropping an unreadable certificate: %s", host->cfg->state_dir,
+                 local->message);
+      drop_certificate (host);
+    }
+  }
+  return TRUE;
+}
+
+VolactHost *
+volact_host_new (VolactConfig *cfg, GError **error)
+{
+  g_autoptr (VolactHost) host = g_new0 (VolactHost, 1);
+  g_autofree char *identity_path = NULL;
+  VolactCatalogSources src;
+  gboolean created = FALSE;
+
+  g_mutex_init (&host->lock);
+  host->cfg = cfg;
+  host->catalog = volact_catalog_holder_new ();
+  if (!volact_state_dir_ensure (cfg->state_dir, error))
+    return NULL;
+  src = sources (host);
+  if (!volact_catalog_holder_reload (host->catalog, &src, error))
+    return NULL;
+  host->trust = volact_trust_load (cfg->trust, error);
+  if (host->trust == NULL)
+    return NULL;
+  identity_path = g_build_filename (cfg->state_dir, "identity.key", NULL);
+  host->identity = volact_identity_load_or_create (identity_path, &created, error);
+  if (host->identity == NULL || !volact_identity_host_id (host->identity, host->host_id, error))
+    return NULL;
+  if (created)
+    g_message ("event 1002: generated the host identity key %s", identity_path);
+  host->state = volact_state_load (cfg->state_dir, error);
+  if (host->state == NULL || !load_key_and_certificate (host, error)
+      || !check_activation (host, error))
+    return NULL;
+  if (host->fingerprint_overridden)
+    g_warning ("the hardware fingerprint comes from $%s: for tests only, never in production",
+               VOLACT_FINGERPRINT_ENV);
+  return g_steal_pointer (&host);
+}
+
+void
+volact_host_free (VolactHost *host)
+{
+  if (host == NULL)
+    return;
+  g_clear_pointer (&host->catalog, volact_catalog_holder_free);
+  g_clear_pointer (&host->trust, volact_trust_free);
+  g_clear_pointer (&host->identity, EVP_PKEY_free);
+  g_clear_pointer (&host->state, volact_state_free);
+  g_clear_pointer (&host->cfg, volact_config_free);
+  g_mutex_clear (&host->lock);
+  g_free (host);
+}
+
+const VolactConfig *
+volact_host_config (VolactHost *host)
+{
+  return host->cfg;
+}
+
+VolactCatalog *
+volact_host_catalog (VolactHost *host)
+{
+  return volact_catalog_holder_get (host->catalog);
+}
+
+gboolean
+volact_host_reload (VolactHost *host, GError **error)
+{
+  VolactCatalogSources src = sources (host);
+  g_autoptr (GMutexLocker) locker = NULL;
+
+  if (!volact_catalog_holder_reload (host->catalog, &src, error))
+    return FALSE;
+  locker = g_mutex_locker_new (&host->lock);
+  return check_activation (host, error);
+}
+
+gboolean
+volact_host_is_activated (VolactHost *host)
+{
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&host->lock);
+  return host->state->certificate != NULL;
+}
+
+/* ---- administration commands ---- */
+
+typedef GVariant *(*CommandFunc) (VolactHost *host, const char *const *args, GError **error);
+
+static GVariant *
+reply_message (const char *message)
+{
+  return g_variant_dict_end (volact_admin_reply_new (0, message));
+}
+
+static gboolean
+require_key (VolactHost *host, GError **error)
+{
+  if (host->state->product_key != NULL)
+    return TRUE;
+  g_set_error (error, VOLACT_ERROR, VOLACT_E_NO_KEY, "no host key is installed");
+  return FALSE;
+}
+
+static GVariant *
+cmd_ipk (VolactHost *host, const char *const *args, GError **error)
+{
+  g_autoptr (VolactCatalog) catalog = volact_catalog_holder_get (host->catalog);
+  g_autoptr (GError) local = NULL;
+  char canonical[VOLACT_KEY_TEXT_SIZE];
+  VolactHostKey key;
+
+  if (!volact_key_decode (args[0], &key, &local) || !volact_key_encode (&key, canonical, &local)) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_INVALID_KEY, "%s (%s)",
+                 volact_error_text ((guint32) VOLACT_E_INVALID_KEY), local->message);
+    return NULL;
+  }
+  if (volact_catalog_key_group (catalog, key.group) == NULL) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_INVALID_KEY,
+                 "%s (the key is of group %u, which no loaded plugin knows; add the plugin and "
+                 "license data that define it, then reload)",
+                 volact_error_text ((guint32) VOLACT_E_INVALID_KEY), key.group);
+    return NULL;
+  }
+  if (g_strcmp0 (host->state->product_key, canonical) != 0) {
+    g_free (host->state->product_key);
+    host->state->product_key = g_strdup (canonical);
+    host->key = key;
+    drop_certificate (host);
+    if (!save_state (host, error))
+      return NULL;
+    g_message ("event 1003: host key of group %u installed (partial key %s)", key.group,
+               canonical + VOLACT_KEY_TEXT_SIZE - VOLACT_KEY_PARTIAL_SIZE);
+  }
+  {
+    g_autofree char *msg = g_strdup_printf ("Installed product key %s successfully.", canonical);
+    return reply_message (msg);
+  }
+}
+
+static GVariant *
+cmd_upk (VolactHost *host, const char *const *args, GError **error)
+{
+  if (!require_key (host, error))
+    return NULL;
+  g_clear_pointer (&host->state->product_key, g_free);
+  drop_certificate (host);
+  if (!save_state (host, error))
+    return NULL;
+  g_message ("event 1004: host key uninstalled");
+  return reply_message ("Uninstalled product key successfully.");
+}
+
+static void
+own_installation_id (VolactHost *host, VolactInstallationId *iid)
+{
+  volact_installation_id_init (iid, &host->key, host->host_id, host->fingerprint);
+}
+
+static GVariant *
+cmd_dti (VolactHost *host, const char *const *args, GError **error)
+{
+  g_autoptr (VolactCatalog) catalog = volact_catalog_holder_get (host->catalog);
+  const VolactKeyGroup *group;
+  VolactInstallationId iid;
+  char text[VOLACT_IID_TEXT_SIZE];
+  g_autoptr (GVariantDict) d = NULL;
+  g_autofree char *out = NULL;
+
+  if (!require_key (host, error) || !check_activation (host, error))
+    return NULL;
+  group = volact_catalog_key_group (catalog, host->key.group);
+  if (group != NULL && !group->phone_allowed) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_PHONE_NOT_ALLOWED,
+                 "key group %s does not allow telephone activation", group->name);
+    return NULL;
+  }
+  own_installation_id (host, &iid);
+  if (!volact_installation_id_encode (&iid, text, error))
+    return NULL;
+  out = g_strdup_printf ("Installation ID: %s\n%s%s", text,
+                         group && group->phone_contact ? group->phone_contact : "",
+                         group && group->phone_contact ? "\n" : "");
+  d = volact_admin_reply_new (0, "Installation ID");
+  g_variant_dict_insert (d, "installation_id", "s", text);
+  g_variant_dict_insert (d, "text", "s", out);
+  return g_variant_dict_end (d);
+}
+
+/* Applies a Confirmation ID for our own Installation ID; lock held. */
+static gboolean
+apply_confirmation (VolactHost *host, const char *cid_text, const char *method, GError **error)
+{
+  VolactInstallationId iid;
+  VolactConfirmationId cid;
+  VolactHostCert cert;
+  guint8 raw[VOLACT_HOST_CERT_SIZE];
+  g_autoptr (GError) last = NULL;
+
+  if (!volact_confirmation_id_decode (cid_text, &cid, error))
+    return FALSE;
+  own_installation_id (host, &iid);
+  for (guint i = 0; i < volact_trust_n_keys (host->trust); i++) {
+    g_clear_error (&last);
+    if (volact_activation_apply (&iid, &cid, volact_trust_key (host->trust, i), &cert, &last))
+      break;
+  }
+  if (last != NULL) {
+    g_propagate_error (error, g_steal_pointer (&last));
+    return FALSE;
+  }
+  volact_host_cert_serialize (&cert, raw);
+  drop_certificate (host);
+  host->cert = cert;
+  host->state->certificate = g_bytes_new (raw, sizeof raw);
+  host->state->activated_by = g_strdup (method);
+  host->state->activated_at = g_get_real_time () / G_USEC_PER_SEC;
+  if (!save_state (host, error))
+    return FALSE;
+  g_message ("event 1001: host activated (%s), key group %u, activation %u of this host", method,
+             cert.body.key_group, cert.body.activation_number);
+  return TRUE;
+}
+
+static GVariant *
+cmd_atp (VolactHost *host, const char *const *args, GError **error)
+{
+  g_autofree char *msg = NULL;
+
+  if (!require_key (host, error) || !check_activation (host, error)
+      || !apply_confirmation (host, args[0], "telephone", error))
+    return NULL;
+  msg = g_strdup_printf ("Confirmation ID for product key %s deposited successfully.",
+                         host->state->product_key);
+  return reply_message (msg);
+}
+
+/* Online activation talks to the network: done without the lock, applied with it. */
+static GVariant *
+activate_online (VolactHost *host, GError **error)
+{
+  g_autofree char *endpoint = NULL;
+  g_autofree char *cid = NULL;
+  char iid_text[VOLACT_IID_TEXT_SIZE];
+  VolactInstallationId iid;
+
+  g_mutex_lock (&host->lock);
+  if (!require_key (host, error) || !check_activation (host, error)) {
+    g_mutex_unlock (&host->lock);
+    return NULL;
+  }
+  if (host->cfg->authority_url == NULL || *host->cfg->authority_url == '\0') {
+    g_mutex_unlock (&host->lock);
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG,
+                 "authority-url is not set in the configuration; set it, or activate by "
+                 "telephone (volactctl dti, then atp)");
+    return NULL;
+  }
+  endpoint = g_strdup (host->cfg->authority_url);
+  own_installation_id (host, &iid);
+  g_mutex_unlock (&host->lock);
+
+  if (!volact_installation_id_encode (&iid, iid_text, error))
+    return NULL;
+  cid = volact_authority_activate (endpoint, iid_text, error);
+  if (cid == NULL)
+    return NULL;
+  {
+    g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&host->lock);
+    if (!apply_confirmation (host, cid, "online", error))
+      return NULL;
+  }
+  return reply_message ("Product activated successfully.");
+}
+
+static guint
+effective_interval (guint setting, const VolactCatalog *catalog, gboolean renewal)
+{
+  GPtrArray *apps = volact_catalog_applications (catalog);
+  const VolactApplication *a;
+
+  if (setting != 0)
+    return setting;
+  if (apps->len == 0)
+    return renewal ? 10080 : 120;
+  a = apps->pdata[0];
+  return renewal ? a->renewal_interval : a->activation_interval;
+}
+
+static GVariant *
+cmd_describe (VolactHost *host, gboolean verbose, GError **error)
+{
+  g_autoptr (VolactCatalog) catalog = volact_catalog_holder_get (host->catalog);
+  g_autoptr (GVariantDict) d = volact_admin_reply_new (0, "");
+  GVariantBuilder counts;
+  GPtrArray *apps = volact_catalog_applications (catalog);
+  const VolactKeyGroup *group = NULL;
+  gboolean licensed;
+  char partial[VOLACT_KEY_PARTIAL_SIZE] = "";
+  GString *fp = g_string_new (NULL);
+
+  if (!check_activation (host, error)) {
+    g_string_free (fp, TRUE);
+    return NULL;
+  }
+  licensed = host->state->certificate != NULL;
+  if (host->state->product_key != NULL) {
+    volact_key_partial (host->state->product_key, partial);
+    group = volact_catalog_key_group (catalog, host->key.group);
+  }
+  g_variant_dict_insert (d, "name", "s",
+                         group ? group->title : "volact host (no host key installed)");
+  g_variant_dict_insert (d, "description", "s", "volact Key Management host, VOLUME_KMS channel");
+  g_variant_dict_insert (d, "partial_product_key", "s", partial[0] ? partial : "(none)");
+  g_variant_dict_insert (d, "license_status", "s", licensed ? "Licensed" : "Unlicensed");
+  g_variant_dict_insert (d, "kms_enabled", "b", licensed);
+  if (!licensed)
+    g_variant_dict_insert (d, "kms_disabled_reason", "s",
+                           host->state->product_key ? "the host is not activated"
+                                                    : "no host key is installed");
+  g_variant_builder_init (&counts, G_VARIANT_TYPE ("a{su}"));
+  for (guint i = 0; i < apps->len; i++)
+    g_variant_builder_add (&counts, "{su}", ((VolactApplication *) apps->pdata[i])->id, 0u);
+  g_variant_dict_insert (d, "current_count", "a{su}", &counts);
+  g_variant_dict_insert (d, "port", "u", host->state->port ? host->state->port : host->cfg->port);
+  g_variant_dict_insert (d, "dns_publishing", "b", host->state->dns_publishing);
+  g_variant_dict_insert (d, "priority", "s", host->state->low_priority ? "Low" : "Normal");
+  g_variant_dict_insert (d, "activation_interval", "u",
+                         effective_interval (host->state->activation_interval, catalog, FALSE));
+  g_variant_dict_insert (d, "renewal_interval", "u",
+                         effective_interval (host->state->renewal_interval, catalog, TRUE));
+  if (verbose) {
+    g_variant_dict_insert (d, "version", "s", PACKAGE_VERSION);
+    if (group != NULL)
+      g_variant_dict_insert (d, "key_group_name", "s", group->name);
+    if (host->state->product_key != NULL) {
+      VolactInstallationId iid;
+      char text[VOLACT_IID_TEXT_SIZE];
+      own_installation_id (host, &iid);
+      if (volact_installation_id_encode (&iid, text, NULL))
+        g_variant_dict_insert (d, "installation_id", "s", text);
+    }
+    if (licensed) {
+      g_autoptr (GDateTime) when = g_date_time_new_from_unix_utc (host->state->activated_at);
+      g_autofree char *at = when ? g_date_time_format_iso8601 (when) : g_strdup ("?");
+      g_autofree char *how = g_strdup_printf ("%s, %s, activation %u of this host with this key",
+                                              host->state->activated_by, at,
+                                              host->cert.body.activation_number);
+      g_variant_dict_insert (d, "activation", "s", how);
+    }
+    for (guint i = 0; i < VOLACT_FINGERPRINT_SIZE; i++)
+      g_string_append_printf (fp, "%02x", host->fingerprint[i]);
+    if (host->fingerprint_overridden)
+      g_string_assign (fp, "TEST OVERRIDE");
+    g_variant_dict_insert (d, "fingerprint", "s", fp->str);
+  }
+  g_string_free (fp, TRUE);
+  return g_variant_dict_end (d);
+}
+
+static GVariant *
+cmd_dli (VolactHost *host, const char *const *args, GError **error)
+{
+  return cmd_describe (host, FALSE, error);
+}
+
+static GVariant *
+cmd_dlv (VolactHost *host, const char *const *args, GError **error)
+{
+  return cmd_describe (host, TRUE, error);
+}
+
+static GVariant *
+cmd_not_available (VolactHost *host, const char *const *args, GError **error)
+{
+  g_set_error (error, VOLACT_ERROR, VOLACT_E_NOT_AVAILABLE,
+               "this command is not available yet in volact %s", PACKAGE_VERSION);
+  return NULL;
+}
+
+typedef struct {
+  const char *name;
+  CommandFunc func;
+  gboolean unlocked; /* takes the lock itself (long-running) */
+} CommandEntry;
+
+static GVariant *
+cmd_ato_entry (VolactHost *host, const char *const *args, GError **error)
+{
+  return activate_online (host, error);
+}
+
+static GVariant *
+cmd_reload_entry (VolactHost *host, const char *const *args, GError **error)
+{
+  g_autoptr (VolactCatalog) catalog = NULL;
+  g_autofree char *msg = NULL;
+
+  if (!volact_host_reload (host, error))
+    return NULL;
+  catalog = volact_catalog_holder_get (host->catalog);
+  msg = g_strdup_printf ("Reloaded: %u plugins, %u license files, %u editions, %u key groups.",
+                         volact_catalog_plugins (catalog)->len, volact_catalog_n_files (catalog),
+                         volact_catalog_editions (catalog)->len,
+                         volact_catalog_key_groups (catalog)->len);
+  g_message ("event 1007: %s", msg);
+  return reply_message (msg);
+}
+
+static const CommandEntry command_table[] = {
+  { "ipk", cmd_ipk, FALSE },
+  { "upk", cmd_upk, FALSE },
+  { "ato", cmd_ato_entry, TRUE },
+  { "dti", cmd_dti, FALSE },
+  { "atp", cmd_atp, FALSE },
+  { "dli", cmd_dli, FALSE },
+  { "dlv", cmd_dlv, FALSE },
+  { "reload", cmd_reload_entry, TRUE },
+};
+
+GVariant *
+volact_host_command (const char *command, const char *const *args, gpointer user_data)
+{
+  VolactHost *host = user_data;
+  g_autoptr (GError) error = NULL;
+  const CommandEntry *entry = NULL;
+  GVariant *reply;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (command_table); i++)
+    if (g_str_equal (command_table[i].name, command))
+      entry = &command_table[i];
+  if (entry == NULL) {
+    reply = cmd_not_available (host, args, &error);
+  } else if (entry->unlocked) {
+    reply = entry->func (host, args, &error);
+  } else {
+    g_mutex_lock (&host->lock);
+    reply = entry->func (host, args, &error);
+    g_mutex_unlock (&host->lock);
+  }
+  if (reply == NULL) {
+    g_message ("volactctl %s failed: %s", command, error->message);
+    return volact_admin_reply_error (error);
+  }
+  return reply;
+}

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* volactctl: administers a running volactd the way slmgr.vbs administers a KMS host. */
+#include "config.h"
+
+#include "volact-admin-proto.h"
+#include "volact-commands.h"
+#include "volact-config.h"
+#include "volact-error.h"
+#include "volact-json.h"
+
+#include <gio/gunixsocketaddress.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+usage (FILE *out)
+{
+  gsize n;
+  const VolactCommand *cmds = volact_commands (&n);
+  fprintf (out, "Usage: volactctl [--socket PATH] [--json] COMMAND [ARGS]\n"
+                "Commands are also accepted as /COMMAND or -COMMAND (slmgr style).\n\n");
+  for (gsize i = 0; i < n; i++) {
+    g_autofree char *left = g_strdup_printf ("%s %s", cmds[i].name, cmds[i].args);
+    fprintf (out, "  %-28s %s\n", left, cmds[i].summary);
+  }
+}
+
+static guint32
+reply_code (GVariantDict *d)
+{
+  guint32 code = (guint32) VOLACT_E_FAILED;
+  g_variant_dict_lookup (d, "code", "u", &code);
+  return code;
+}
+
+static const char *
+lookup_str (GVariantDict *d, const char *key, const char *def)
+{
+  const char *s = def;
+  g_variant_dict_lookup (d, key, "&s", &s);
+  return s;
+}
+
+static guint
+lookup_uint (GVariantDict *d, const char *key)
+{
+  guint v = 0;
+  g_variant_dict_lookup (d, key, "u", &v);
+  return v;
+}
+
+static gboolean
+lookup_bool (GVariantDict *d, const char *key)
+{
+  gboolean v = FALSE;
+  g_variant_dict_lookup (d, key, "b", &v);
+  return v;
+}
+
+/* The seed's slmgr /dli layout; /dlv adds the details after it. */
+static void
+print_license (GVariantDict *d, gboolean verbose)
+{
+  g_autoptr (GVariant) counts = g_variant_dict_lookup_value (d, "current_count", G_VARIANT_TYPE ("a{su}"));
+
+  if (verbose) {
+    printf ("Software licensing service version: %s\n\n", lookup_str (d, "version", "?"));
+  }
+  printf ("Name: %s\n", lookup_str (d, "name", ""));
+  printf ("Description: %s\n", lookup_str (d, "description", ""));
+  if (verbose) {
+    printf ("Key group: %s\n", lookup_str (d, "key_group_name", "(none)"));
+    printf ("Installation ID: %s\n", lookup_str (d, "installation_id", "(no key installed)"));
+  }
+  printf ("Partial Product Key: %s\n", lookup_str (d, "partial_product_key", "(none)"));
+  printf ("License Status: %s\n", lookup_str (d, "license_status", "Unlicensed"));
+  if (verbose) {
+    printf ("Activation: %s\n", lookup_str (d, "activation", "none"));
+    printf ("Hardware fingerprint: %s\n", lookup_str (d, "fingerprint", ""));
+  }
+  printf ("\n");
+  if (lookup_bool (d, "kms_enabled"))
+    printf ("Key Management Service is enabled on this machine\n");
+  else
+    printf ("Key Management Service is not serving clients (%s)\n",
+            lookup_str (d, "kms_disabled_reason", "the host is not activated"));
+  if (counts != NULL) {
+    GVariantIter iter;
+    const char *pool;
+    guint32 count;
+    gsize n = g_variant_n_children (counts);
+    g_variant_iter_init (&iter, counts);
+    while (g_variant_iter_next (&iter, "{&su}", &pool, &count)) {
+      if (n == 1)
+        printf ("Current count: %u\n", count);
+      else
+        printf ("Current count (%s): %u\n", pool, count);
+    }
+  }
+  printf ("Listening on Port: %u\n", lookup_uint (d, "port"));
+  printf ("DNS Publishing: %s\n", lookup_bool (d, "dns_publishing") ? "Enabled" : "Disabled");
+  printf ("KMS priority: %s\n", lookup_str (d, "priority", "Normal"));
+  if (verbose) {
+    printf ("\nActivation interval: %u minutes\n", lookup_uint (d, "activation_interval"));
+    printf ("Renewal interval: %u minutes\n", lookup_uint (d, "renewal_interval"));
+  }
+}
+
+static void
+print_reply (const VolactCommand *cmd, GVariantDict *d)
+{
+  const char *text = lookup_str (d, "text", NULL);
+
+  if (g_str_equal (cmd->name, "dli") || g_str_equal (cmd->name, "dlv")) {
+    print_license (d, g_str_equal (cmd->name, "dlv"));
+    return;
+  }
+  if (text != NULL) {
+    fputs (text, stdout);
+    if (*text && text[strlen (text) - 1] != '\n')
+      fputc ('\n', stdout);
+    return;
+  }
+  printf ("%s\n", lookup_str (d, "message", ""));
+}
+
+/* explain runs here: it needs no daemon. */
+static GVariant *
+explain (const char *arg)
+{
+  guint32 code;
+  const char *text;
+  g_autoptr (GVariantDict) d = NULL;
+
+  if (!volact_error_parse_code (arg, &code)) {
+    g_autofree char *msg = g_strdup_printf ("\"%s\" is not an error code", arg);
+    return g_variant_dict_end (volact_admin_reply_new ((guint32) VOLACT_E_FAILED, msg));
+  }
+  text = volact_error_text (code);
+  if (text == NULL) {
+    g_autofree char *msg = g_strdup_printf ("0x%08X is not a code volact uses", code);
+    return g_variant_dict_end (volact_admin_reply_new ((guint32) VOLACT_E_FAILED, msg));
+  }
+  d = volact_admin_reply_new (0, text);
+  g_variant_dict_insert (d, "explained", "u", code);
+  g_variant_dict_insert (d, "name", "s", volact_error_name (code));
+  g_variant_dict_insert (d, "text", "s", text);
+  return g_variant_dict_end (d);
+}
+
+static GVariant *
+call_daemon (const char *socket_path, const VolactCommand *cmd, char **args, GError **error)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (socket_path);
+  g_autoptr (GSocketConnection) conn = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  GVariant *request;
+
+  conn = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (addr), NULL, error);
+  if (conn == NULL) {
+    g_prefix_error (error, "cannot reach volactd at %s (is it running, and may you use it?): ",
+                    socket_path);
+    if (error && *error) {
+      (*error)->domain = VOLACT_ERROR;
+      (*error)->code = VOLACT_E_IO;
+    }
+    return NULL;
+  }
+  request = g_variant_new ("(s^as)", cmd->name, args);
+  if (!volact_admin_write (g_io_stream_get_output_stream (G_IO_STREAM (conn)),
+                           g_variant_ref_sink (request), NULL, error)) {
+    g_variant_unref (request);
+    return NULL;
+  }
+  g_variant_unref (request);
+  reply = volact_admin_read (g_io_stream_get_input_stream (G_IO_STREAM (conn)),
+                             VOLACT_ADMIN_REPLY_TYPE, NULL, error);
+  if (reply == NULL && error && *error == NULL)
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "volactd closed the connection without a reply");
+  return g_steal_pointer (&reply);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (VolactConfig) defaults = volact_config_new_default ();
+  g_autofree char *socket_path = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariantDict) d = NULL;
+  gboolean json = FALSE;
+  const VolactCommand *cmd = NULL;
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  guint32 code;
+  int i;
+
+  setlocale (LC_ALL, "");
+  socket_path = g_strdup (g_getenv ("VOLACT_ADMIN_SOCKET") ? g_getenv ("VOLACT_ADMIN_SOCKET")
+                                                          : defaults->admin_socket);
+  for (i = 1; i < argc && cmd == NULL; i++) {
+    const char *a = argv[i];
+    if (g_str_equal (a, "--json")) {
+      json = TRUE;
+    } else if (g_str_equal (a, "--socket") && i + 1 < argc) {
+      g_free (socket_path);
+      socket_path = g_strdup (argv[++i]);
+    } else if (g_str_has_prefix (a, "--socket=")) {
+      g_free (socket_path);
+      socket_path = g_strdup (a + strlen ("--socket="));
+    } else if (g_str_equal (a, "--help") || g_str_equal (a, "-h") || g_str_equal (a, "/?")) {
+      usage (stdout);
+      return EXIT_SUCCESS;
+    } else if (g_str_equal (a, "--version")) {
+      printf ("volactctl %s\n", PACKAGE_VERSION);
+      return EXIT_SUCCESS;
+    } else {
+      cmd = volact_command_find (a);
+      if (cmd == NULL) {
+        fprintf (stderr, "volactctl: unknown command \"%s\"\n\n", a);
+        usage (stderr);
+        return 2;
+      }
+    }
+  }
+  if (cmd == NULL) {
+    usage (stderr);
+    return 2;
+  }
+  for (; i < argc; i++) {
+    if (g_str_equal (argv[i], "--json"))
+      json = TRUE;
+    else
+      g_ptr_array_add (args, argv[i]);
+  }
+  if (args->len < cmd->min_args || args->len > cmd->max_args) {
+    fprintf (stderr, "volactctl: usage: volactctl %s %s\n", cmd->name, cmd->args);
+    return 2;
+  }
+  g_ptr_array_add (args, NULL);
+
+  if (cmd->local)
+    reply = g_variant_ref_sink (explain (args->pdata[0]));
+  else
+    reply = call_daemon (socket_path, cmd, (char **) args->pdata, &error);
+  if (reply == NULL)
+    reply = g_variant_ref_sink (volact_admin_reply_error (error));
+
+  d = g_variant_dict_new (reply);
+  code = reply_code (d);
+  if (json) {
+    g_autofree char *text = volact_json_from_variant (reply, TRUE);
+    fputs (text, stdout);
+  } else if (code == 0) {
+    print_reply (cmd, d);
+  } else {
+    fprintf (stderr, "Error: 0x%08X %s\n", code, lookup_str (d, "message", ""));
+    if (volact_error_text (code) && !strstr (lookup_str (d, "message", ""), volact_error_text (code)))
+      fprintf (stderr, "       %s\n", volact_error_text (code));
+  }
+  return code == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
