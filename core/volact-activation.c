@@ -316,9 +316,14 @@ volact_fingerprint_read (const char *state_dir, guint8 out[VOLACT_FINGERPRINT_SI
       g_warning ("%s is set but ignored in a set-user-ID or privileged process",
                  VOLACT_FINGERPRINT_ENV);
     } else {
-      g_warning ("Hardware fingerprint: TEST OVERRIDE from %s (%s is set; never use this in "
-                 "production)",
-                 override, VOLACT_FINGERPRINT_ENV);
+      static gsize warned = 0;
+      /* Once per process: the host re-reads the fingerprint on every status query. */
+      if (g_once_init_enter (&warned)) {
+        g_warning ("Hardware fingerprint: TEST OVERRIDE from %s (%s is set; never use this in "
+                   "production)",
+                   override, VOLACT_FINGERPRINT_ENV);
+        g_once_init_leave (&warned, 1);
+      }
       if (!volact_fingerprint_read_file (override, out, error)) {
         g_prefix_error (error, "%s: ", VOLACT_FINGERPRINT_ENV);
         return FALSE;

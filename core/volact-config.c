@@ -50,6 +50,8 @@ static const KeySpec keys[] = {
     "HOST:PORT of the authority for online activation" },
   { "max-connections", KEY_UINT, OFF (max_connections), "4096", 1, 1000000,
     "concurrent client connections" },
+  { "event-log-size", KEY_UINT, OFF (event_cap_mb), "64", 1, 65536,
+    "size cap of the event log in MiB; the oldest events go first" },
 };
 
 static void

@@ -25,6 +25,7 @@ typedef struct {
   char *admin_group;     /* group allowed on the admin socket besides root ("" = root only) */
   char *authority_url;   /* HOST:PORT of the authority for online activation ("" = none) */
   guint max_connections; /* concurrent client connections */
+  guint event_cap_mb;    /* size cap of the event log, MiB */
   GKeyFile *keyfile;     /* the parsed file, for plugin groups */
 } VolactConfig;
 

@@ -66,6 +66,15 @@ static const ErrorEntry error_table[] = {
     "The activation authority could not be reached or gave an unusable answer." },
   { 0xC0AC0405u, "NOT_AVAILABLE", "This command is not available yet in this version of volact." },
   { 0xC0AC0406u, "PERMISSION", "You may not administer this host (root or the admin group only)." },
+  { 0xC0AC0501u, "EDITION_NOT_COVERED", "The host's key does not activate this edition." },
+  { 0xC0AC0502u, "EDITION_UNKNOWN", "The host does not know this edition." },
+  { 0xC0AC0503u, "PROTOCOL_VERSION", "The host does not speak this protocol version." },
+  { 0xC0AC0504u, "RESPONSE_INVALID",
+    "The host's response failed verification; it is not a trusted, activated volact host." },
+  { 0xC0AC0505u, "REQUEST_MALFORMED", "The request is malformed." },
+  { 0xC0AC0506u, "HOST_BUSY", "The host cannot store the activation right now; try again later." },
+  { 0xC0AC0507u, "HOST_UNREACHABLE",
+    "No volact host could be reached, or it closed the connection without an answer." },
 };
 
 static const ErrorEntry *

@@ -57,6 +57,14 @@ typedef enum {
   VOLACT_E_AUTHORITY = (gint) 0xC0AC0404u,         /* authority unreachable or answered badly */
   VOLACT_E_NOT_AVAILABLE = (gint) 0xC0AC0405u,     /* command not available in this version */
   VOLACT_E_PERMISSION = (gint) 0xC0AC0406u,        /* caller may not administer the host */
+  /* The client protocol (docs/protocol.md). */
+  VOLACT_E_EDITION_NOT_COVERED = (gint) 0xC0AC0501u, /* host key does not activate edition */
+  VOLACT_E_EDITION_UNKNOWN = (gint) 0xC0AC0502u,     /* no plugin defines the edition */
+  VOLACT_E_PROTOCOL_VERSION = (gint) 0xC0AC0503u,    /* unsupported protocol version */
+  VOLACT_E_RESPONSE_INVALID = (gint) 0xC0AC0504u,    /* response failed the client's checks */
+  VOLACT_E_REQUEST_MALFORMED = (gint) 0xC0AC0505u,   /* a request field is out of range */
+  VOLACT_E_HOST_BUSY = (gint) 0xC0AC0506u,           /* record cannot be stored now */
+  VOLACT_E_HOST_UNREACHABLE = (gint) 0xC0AC0507u,    /* no connection / no answer */
 } VolactErrorCode;
 
 /** Text for a code (the seed's text where it has one), or NULL if unknown. */

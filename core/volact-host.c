@@ -9,11 +9,17 @@
 #include "volact-crypto.h"
 #include "volact-error.h"
 #include "volact-key.h"
+#include "volact-records.h"
 #include "volact-reload.h"
 #include "volact-state.h"
 #include "volact-xmlsig.h"
 
+#include <dirent.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 struct _VolactHost {
   GMutex lock; /* guards everything below but the holder, which has its own */
@@ -27,7 +33,92 @@ struct _VolactHost {
   VolactState *state;
   VolactHostKey key; /* valid when state->product_key is set */
   VolactHostCert cert; /* valid when state->certificate is set */
+  VolactRecords *records;
+  GMutex serving_lock; /* guards only the pointer swap of serving */
+  VolactServingState *serving;
 };
+
+static void publish_serving_state (VolactHost *host);
+
+/* ---- the serving snapshot ---- */
+
+static guint effective_interval (guint setting, const VolactCatalog *catalog, gboolean renewal);
+
+void
+volact_serving_state_unref (VolactServingState *st)
+{
+  if (st == NULL || !g_atomic_int_dec_and_test (&st->refcount))
+    return;
+  g_clear_pointer (&st->catalog, volact_catalog_unref);
+  g_free (st);
+}
+
+/* Builds a new snapshot from the current state; lock held (or during construction). */
+static void
+publish_serving_state (VolactHost *host)
+{
+  VolactServingState *st = g_new0 (VolactServingState, 1), *old;
+
+  st->refcount = 1;
+  st->identity = host->identity;
+  volact_identity_public_key (host->identity, st->public_key, NULL);
+  st->catalog = volact_catalog_holder_get (host->catalog);
+  st->activated = host->state->certificate != NULL;
+  if (st->activated) {
+    volact_host_cert_serialize (&host->cert, st->certificate);
+    st->key_group = host->key.group;
+  }
+  st->activation_interval = effective_interval (host->state->activation_interval, st->catalog,
+                                                FALSE);
+  st->renewal_interval = effective_interval (host->state->renewal_interval, st->catalog, TRUE);
+  g_mutex_lock (&host->serving_lock);
+  old = host->serving;
+  host->serving = st;
+  g_mutex_unlock (&host->serving_lock);
+  volact_serving_state_unref (old);
+}
+
+VolactServingState *
+volact_host_serving_state (VolactHost *host)
+{
+  VolactServingState *st;
+  g_mutex_lock (&host->serving_lock);
+  st = host->serving;
+  g_atomic_int_inc (&st->refcount);
+  g_mutex_unlock (&host->serving_lock);
+  return st;
+}
+
+guint
+volact_host_port (VolactHost *host)
+{
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&host->lock);
+  return host->state->port ? host->state->port : host->cfg->port;
+}
+
+VolactRecords *
+volact_host_records (VolactHost *host)
+{
+  return host->records;
+}
+
+/* A host event: to the event log (once it is open) and to the journal/syslog. */
+static void G_GNUC_PRINTF (3, 4)
+host_event (VolactHost *host, guint id, const char *format, ...)
+{
+  va_list ap;
+  g_autofree char *msg = NULL;
+
+  va_start (ap, format);
+  msg = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  if (id == 1005 || id == 1006 || id == 1008)
+    g_warning ("event %u: %s", id, msg);
+  else
+    g_message ("event %u: %s", id, msg);
+  if (host->records != NULL)
+    volact_records_host_event (host->records, id, msg);
+}
 
 static VolactCatalogSources
 sources (VolactHost *host)
@@ -39,10 +130,14 @@ sources (VolactHost *host)
   };
 }
 
+/* Every change of state goes through here: saved durably, then published to the server. */
 static gboolean
 save_state (VolactHost *host, GError **error)
 {
-  return volact_state_save (host->state, host->cfg->state_dir, error);
+  if (!volact_state_save (host->state, host->cfg->state_dir, error))
+    return FALSE;
+  publish_serving_state (host);
+  return TRUE;
 }
 
 static void
@@ -75,7 +170,7 @@ certificate_still_valid (VolactHost *host, const char **why)
   }
   changed = volact_fingerprint_changed_components (host->cert.body.fingerprint, host->fingerprint);
   if (volact_fingerprint_significant_change (host->cert.body.fingerprint, host->fingerprint)) {
-    g_warning ("event 1005: significant hardware change: %u of %u fingerprint components "
+    host_event (host, 1005, "significant hardware change: %u of %u fingerprint components "
                "differ from the activation; the host needs reactivation",
                changed, VOLACT_FINGERPRINT_COMPONENTS);
     *why = "the hardware changed significantly since activation";
@@ -102,7 +197,7 @@ check_activation (VolactHost *host, GError **error)
     return FALSE;
   if (host->state->certificate == NULL || certificate_still_valid (host, &why))
     return TRUE;
-  g_warning ("event 1006: host activation withdrawn: %s", why);
+  host_event (host, 1006, "host activation withdrawn: %s", why);
   drop_certificate (host);
   return save_state (host, error);
 }
@@ -137,6 +232,7 @@ volact_host_new (VolactConfig *cfg, GError **error)
   gboolean created = FALSE;
 
   g_mutex_init (&host->lock);
+  g_mutex_init (&host->serving_lock);
   host->cfg = cfg;
   host->catalog = volact_catalog_holder_new ();
   if (!volact_state_dir_ensure (cfg->state_dir, error))
@@ -152,14 +248,19 @@ volact_host_new (VolactConfig *cfg, GError **error)
   if (host->identity == NULL || !volact_identity_host_id (host->identity, host->host_id, error))
     return NULL;
   if (created)
-    g_message ("event 1002: generated the host identity key %s", identity_path);
+    host_event (host, 1002, "generated the host identity key %s", identity_path);
   host->state = volact_state_load (cfg->state_dir, error);
-  if (host->state == NULL || !load_key_and_certificate (host, error)
-      || !check_activation (host, error))
+  if (host->state == NULL || !load_key_and_certificate (host, error))
     return NULL;
-  if (host->fingerprint_overridden)
-    g_warning ("the hardware fingerprint comes from $%s: for tests only, never in production",
-               VOLACT_FINGERPRINT_ENV);
+  publish_serving_state (host);
+  if (!check_activation (host, error))
+    return NULL;
+  host->records = volact_records_open (cfg->state_dir, (guint64) cfg->event_cap_mb * 1024 * 1024,
+                                       error);
+  if (host->records == NULL)
+    return NULL;
+  if (host->state->low_priority && !volact_host_set_low_priority (TRUE, error))
+    return NULL;
   return g_steal_pointer (&host);
 }
 
@@ -168,12 +269,15 @@ volact_host_free (VolactHost *host)
 {
   if (host == NULL)
     return;
+  g_clear_pointer (&host->records, volact_records_close);
+  g_clear_pointer (&host->serving, volact_serving_state_unref);
   g_clear_pointer (&host->catalog, volact_catalog_holder_free);
   g_clear_pointer (&host->trust, volact_trust_free);
   g_clear_pointer (&host->identity, EVP_PKEY_free);
   g_clear_pointer (&host->state, volact_state_free);
   g_clear_pointer (&host->cfg, volact_config_free);
   g_mutex_clear (&host->lock);
+  g_mutex_clear (&host->serving_lock);
   g_free (host);
 }
 
@@ -198,6 +302,7 @@ volact_host_reload (VolactHost *host, GError **error)
   if (!volact_catalog_holder_reload (host->catalog, &src, error))
     return FALSE;
   locker = g_mutex_locker_new (&host->lock);
+  publish_serving_state (host);
   return check_activation (host, error);
 }
 
@@ -254,7 +359,7 @@ cmd_ipk (VolactHost *host, const char *const *args, GError **error)
     drop_certificate (host);
     if (!save_state (host, error))
       return NULL;
-    g_message ("event 1003: host key of group %u installed (partial key %s)", key.group,
+    host_event (host, 1003, "host key of group %u installed (partial key %s)", key.group,
                canonical + VOLACT_KEY_TEXT_SIZE - VOLACT_KEY_PARTIAL_SIZE);
   }
   {
@@ -272,7 +377,7 @@ cmd_upk (VolactHost *host, const char *const *args, GError **error)
   drop_certificate (host);
   if (!save_state (host, error))
     return NULL;
-  g_message ("event 1004: host key uninstalled");
+  host_event (host, 1004, "host key uninstalled");
   return reply_message ("Uninstalled product key successfully.");
 }
 
@@ -342,7 +447,7 @@ apply_confirmation (VolactHost *host, const char *cid_text, const char *method, 
   host->state->activated_at = g_get_real_time () / G_USEC_PER_SEC;
   if (!save_state (host, error))
     return FALSE;
-  g_message ("event 1001: host activated (%s), key group %u, activation %u of this host", method,
+  host_event (host, 1001, "host activated (%s), key group %u, activation %u of this host", method,
              cert.body.key_group, cert.body.activation_number);
   return TRUE;
 }
@@ -444,8 +549,11 @@ cmd_describe (VolactHost *host, gboolean verbose, GError **error)
                            host->state->product_key ? "the host is not activated"
                                                     : "no host key is installed");
   g_variant_builder_init (&counts, G_VARIANT_TYPE ("a{su}"));
-  for (guint i = 0; i < apps->len; i++)
-    g_variant_builder_add (&counts, "{su}", ((VolactApplication *) apps->pdata[i])->id, 0u);
+  for (guint i = 0; i < apps->len; i++) {
+    const VolactApplication *a = apps->pdata[i];
+    g_variant_builder_add (&counts, "{su}", a->id,
+                           volact_records_pool_count (host->records, a->id, a->retention_days));
+  }
   g_variant_dict_insert (d, "current_count", "a{su}", &counts);
   g_variant_dict_insert (d, "port", "u", host->state->port ? host->state->port : host->cfg->port);
   g_variant_dict_insert (d, "dns_publishing", "b", host->state->dns_publishing);
@@ -503,6 +611,211 @@ cmd_not_available (VolactHost *host, const char *const *args, GError **error)
   return NULL;
 }
 
+/* ---- settings ---- */
+
+gboolean
+volact_host_set_low_priority (gboolean low, GError **error)
+{
+  /* On Linux, setpriority(PRIO_PROCESS, 0) affects one thread: set every thread. */
+  g_autoptr (GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *name;
+  int prio = low ? 10 : 0;
+
+  if (dir == NULL) {
+    if (setpriority (PRIO_PROCESS, 0, prio) == 0)
+      return TRUE;
+    goto fail;
+  }
+  while ((name = g_dir_read_name (dir)) != NULL) {
+    id_t tid = (id_t) strtoul (name, NULL, 10);
+    if (setpriority (PRIO_PROCESS, tid, prio) != 0 && errno != ESRCH)
+      goto fail;
+  }
+  return TRUE;
+fail:
+  g_set_error (error, VOLACT_ERROR, VOLACT_E_PERMISSION,
+               "cannot set the scheduling priority to %s: %s%s", low ? "low" : "normal",
+               g_strerror (errno), low ? "" : " (restoring it needs root or CAP_SYS_NICE)");
+  return FALSE;
+}
+
+static gboolean
+parse_minutes (const char *text, const char *what, guint *out, GError **error)
+{
+  guint64 v;
+  if (!g_ascii_string_to_unsigned (text, 10, 15, 43200, &v, NULL)) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG,
+                 "the %s must be a whole number of minutes from 15 to 43200 (30 days), not \"%s\"",
+                 what, text);
+    return FALSE;
+  }
+  *out = (guint) v;
+  return TRUE;
+}
+
+static GVariant *
+cmd_sai (VolactHost *host, const char *const *args, GError **error)
+{
+  guint v;
+  g_autofree char *msg = NULL;
+  if (!parse_minutes (args[0], "activation interval", &v, error))
+    return NULL;
+  host->state->activation_interval = v;
+  if (!save_state (host, error))
+    return NULL;
+  msg = g_strdup_printf ("Volume activation interval set to %u minutes successfully. Clients "
+                         "receive it in their next response.", v);
+  return reply_message (msg);
+}
+
+static GVariant *
+cmd_sri (VolactHost *host, const char *const *args, GError **error)
+{
+  guint v;
+  g_autofree char *msg = NULL;
+  if (!parse_minutes (args[0], "renewal interval", &v, error))
+    return NULL;
+  host->state->renewal_interval = v;
+  if (!save_state (host, error))
+    return NULL;
+  msg = g_strdup_printf ("Volume renewal interval set to %u minutes successfully. Clients "
+                         "receive it in their next response.", v);
+  return reply_message (msg);
+}
+
+static GVariant *
+cmd_sprt (VolactHost *host, const char *const *args, GError **error)
+{
+  guint64 v;
+  g_autofree char *msg = NULL;
+  if (!g_ascii_string_to_unsigned (args[0], 10, 1, 65535, &v, NULL)) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG,
+                 "the port must be a whole number from 1 to 65535, not \"%s\"", args[0]);
+    return NULL;
+  }
+  host->state->port = (guint) v;
+  if (!save_state (host, error))
+    return NULL;
+  msg = g_strdup_printf ("KMS TCP port set to %u successfully. It takes effect when volactd "
+                         "restarts; until then clients keep using port %u.",
+                         (guint) v, host->cfg->port);
+  return reply_message (msg);
+}
+
+static GVariant *
+set_flag (VolactHost *host, gboolean *flag, gboolean value, const char *message, GError **error)
+{
+  *flag = value;
+  if (!save_state (host, error))
+    return NULL;
+  return reply_message (message);
+}
+
+static GVariant *
+cmd_sdns (VolactHost *host, const char *const *args, GError **error)
+{
+  return set_flag (host, &host->state->dns_publishing, TRUE,
+                   "DNS publishing enabled (the setting; volact does not publish SRV records "
+                   "yet).", error);
+}
+
+static GVariant *
+cmd_cdns (VolactHost *host, const char *const *args, GError **error)
+{
+  return set_flag (host, &host->state->dns_publishing, FALSE, "DNS publishing disabled.", error);
+}
+
+static GVariant *
+set_priority (VolactHost *host, gboolean low, GError **error)
+{
+  if (!volact_host_set_low_priority (low, error))
+    return NULL;
+  return set_flag (host, &host->state->low_priority, low,
+                   low ? "KMS priority set to Low." : "KMS priority set to Normal.", error);
+}
+
+static GVariant *
+cmd_cpri (VolactHost *host, const char *const *args, GError **error)
+{
+  return set_priority (host, TRUE, error);
+}
+
+static GVariant *
+cmd_spri (VolactHost *host, const char *const *args, GError **error)
+{
+  return set_priority (host, FALSE, error);
+}
+
+static GVariant *
+cmd_clients (VolactHost *host, const char *const *args, GError **error)
+{
+  gboolean duplicates = FALSE;
+  g_autoptr (GVariantDict) d = NULL;
+
+  if (args[0] != NULL) {
+    if (!g_str_equal (args[0], "--duplicates")) {
+      g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "usage: clients [--duplicates]");
+      return NULL;
+    }
+    duplicates = TRUE;
+  }
+  d = volact_admin_reply_new (0, "");
+  g_variant_dict_insert_value (d, "clients",
+                               volact_records_clients (host->records, duplicates, 100000));
+  return g_variant_dict_end (d);
+}
+
+/* --since accepts unix seconds or an ISO 8601 date/time (UTC unless it says otherwise). */
+static gboolean
+parse_since (const char *text, gint64 *out, GError **error)
+{
+  guint64 secs;
+  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
+  g_autoptr (GDateTime) dt = NULL;
+  g_autofree char *with_time = NULL;
+
+  if (g_ascii_string_to_unsigned (text, 10, 0, G_MAXINT64, &secs, NULL)) {
+    *out = (gint64) secs;
+    return TRUE;
+  }
+  dt = g_date_time_new_from_iso8601 (text, utc);
+  if (dt == NULL && strlen (text) == 10) {
+    with_time = g_strconcat (text, "T00:00:00", NULL);
+    dt = g_date_time_new_from_iso8601 (with_time, utc);
+  }
+  if (dt == NULL) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED,
+                 "--since wants unix seconds or an ISO 8601 date/time, not \"%s\"", text);
+    return FALSE;
+  }
+  *out = g_date_time_to_unix (dt);
+  return TRUE;
+}
+
+static GVariant *
+cmd_events (VolactHost *host, const char *const *args, GError **error)
+{
+  gint64 since = 0;
+  gboolean csv = FALSE;
+  g_autoptr (GVariantDict) d = NULL;
+
+  for (guint i = 0; args[i] != NULL; i++) {
+    if (g_str_equal (args[i], "--csv")) {
+      csv = TRUE;
+    } else if (g_str_equal (args[i], "--since") && args[i + 1] != NULL) {
+      if (!parse_since (args[++i], &since, error))
+        return NULL;
+    } else {
+      g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "usage: events [--since TIME] [--csv]");
+      return NULL;
+    }
+  }
+  d = volact_admin_reply_new (0, "");
+  g_variant_dict_insert (d, "csv", "b", csv);
+  g_variant_dict_insert_value (d, "events", volact_records_events (host->records, since, 1000000));
+  return g_variant_dict_end (d);
+}
+
 typedef struct {
   const char *name;
   CommandFunc func;
@@ -528,7 +841,7 @@ cmd_reload_entry (VolactHost *host, const char *const *args, GError **error)
                          volact_catalog_plugins (catalog)->len, volact_catalog_n_files (catalog),
                          volact_catalog_editions (catalog)->len,
                          volact_catalog_key_groups (catalog)->len);
-  g_message ("event 1007: %s", msg);
+  host_event (host, 1007, "%s", msg);
   return reply_message (msg);
 }
 
@@ -541,6 +854,15 @@ static const CommandEntry command_table[] = {
   { "dli", cmd_dli, FALSE },
   { "dlv", cmd_dlv, FALSE },
   { "reload", cmd_reload_entry, TRUE },
+  { "sprt", cmd_sprt, FALSE },
+  { "sai", cmd_sai, FALSE },
+  { "sri", cmd_sri, FALSE },
+  { "sdns", cmd_sdns, FALSE },
+  { "cdns", cmd_cdns, FALSE },
+  { "spri", cmd_spri, FALSE },
+  { "cpri", cmd_cpri, FALSE },
+  { "clients", cmd_clients, FALSE },
+  { "events", cmd_events, FALSE },
 };
 
 GVariant *

@@ -13,6 +13,8 @@
 #include "volact-catalog.h"
 #include "volact-config.h"
 
+#include <openssl/types.h>
+
 G_BEGIN_DECLS
 
 typedef struct _VolactHost VolactHost;
@@ -33,6 +35,42 @@ gboolean volact_host_reload (VolactHost *host, GError **error);
 VolactCatalog *volact_host_catalog (VolactHost *host);
 /** TRUE if the host holds a valid certificate for its current key and hardware. */
 gboolean volact_host_is_activated (VolactHost *host);
+
+/**
+ * What the client server needs to answer a request, as one immutable,
+ * reference-counted snapshot: replaced (never modified) whenever the
+ * activation, the catalog or a setting changes, so the hot path takes one
+ * reference and no lock.
+ */
+typedef struct {
+  gint refcount;
+  gboolean activated;                /* FALSE: answer NOT_ACTIVATED error responses */
+  EVP_PKEY *identity;                /* the host's signing key (shared, do not free) */
+  guint8 public_key[33];             /* compressed */
+  guint8 certificate[106];           /* valid when activated */
+  guint key_group;                   /* valid when activated */
+  VolactCatalog *catalog;            /* a reference */
+  guint activation_interval;         /* minutes, after sai */
+  guint renewal_interval;            /* minutes, after sri */
+} VolactServingState;
+
+/** A new reference to the current serving snapshot. Thread-safe, lock-free for readers. */
+VolactServingState *volact_host_serving_state (VolactHost *host);
+void volact_serving_state_unref (VolactServingState *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VolactServingState, volact_serving_state_unref)
+
+/** The TCP port clients use: the sprt setting, else the configuration's. */
+guint volact_host_port (VolactHost *host);
+
+typedef struct _VolactRecords VolactRecords;
+/** The host's client records and event log. */
+VolactRecords *volact_host_records (VolactHost *host);
+
+/**
+ * Lowers (nice 10) or restores (nice 0) the scheduling priority of every
+ * thread of the process; restoring needs root or CAP_SYS_NICE.
+ */
+gboolean volact_host_set_low_priority (gboolean low, GError **error);
 
 /** Answers one administration command (see volact-commands.h) with an a{sv} reply. */
 GVariant *volact_host_command (const char *command, const char *const *args, gpointer host);

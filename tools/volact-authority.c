@@ -1,17 +1,25 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * volact-authority: the vendor side. It owns the authority key pair in DIR
- * and signs license data with it. See volact-authority(8).
+ * volact-authority: the vendor side. It owns the authority key pair in DIR,
+ * signs license data with it, issues host keys and activates hosts. See
+ * volact-authority(8).
  *
  *   volact-authority --dir DIR [--json] init [--name CN] [--days N]
  *   volact-authority --dir DIR [--json] sign FILE...
  *   volact-authority --dir DIR [--json] verify FILE...
+ *   volact-authority --dir DIR [--json] issue-key --group G [--max-hosts N]
+ *                                         [--max-activations N]
+ *   volact-authority --dir DIR [--json] limits KEY [--max-hosts N] [--max-activations N]
+ *   volact-authority --dir DIR [--json] confirm IID...
+ *   volact-authority --dir DIR serve --listen ADDR:PORT
  *
- * Each command is one function in the command table below, so further
- * commands (issue-key, confirm, serve) are added as a function (or a file of
- * their own) and one table row.
+ * This file holds option parsing, output helpers, init/sign/verify and the
+ * command table; issue-key and limits are in authority-keys.c, confirm and
+ * serve in authority-confirm.c (authority-commands.h is what they share).
  */
 #include "config.h"
+
+#include "authority-commands.h"
 
 #include "volact-crypto.h"
 #include "volact-error.h"
@@ -29,11 +37,6 @@
 #include <glib/gstdio.h>
 #include <libxml/parser.h>
 
-#define EXIT_USAGE 2
-
-#define AUTHORITY_KEY "authority.key"
-#define AUTHORITY_CERT "authority.pem"
-
 /* Options every command accepts, before or after the command name. */
 static char *opt_dir;
 static gboolean opt_json;
@@ -43,12 +46,6 @@ static const GOptionEntry common_entries[]
           "The authority folder (authority.key, authority.pem)", "DIR" },
         { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Machine-readable output", NULL },
         { NULL } };
-
-typedef struct {
-  const char *dir;
-  gboolean json;
-  GString *out; /* the JSON document being built */
-} Authority;
 
 typedef struct {
   const char *name;
@@ -66,8 +63,8 @@ error_code (const GError *error)
   return error->domain == VOLACT_ERROR ? (guint32) error->code : (guint32) VOLACT_E_FAILED;
 }
 
-static void
-json_string (GString *out, const char *s)
+void
+authority_json_string (GString *out, const char *s)
 {
   g_string_append_c (out, '"');
   for (const unsigned char *p = (const unsigned char *) (s ? s : ""); *p; p++) {
@@ -102,48 +99,68 @@ json_error (GString *out, const GError *error)
   g_autofree char *hex = g_strdup_printf ("0x%08X", code);
 
   g_string_append (out, "\"error\": {\"code\": ");
-  json_string (out, hex);
+  authority_json_string (out, hex);
   g_string_append (out, ", \"name\": ");
-  json_string (out, volact_error_name (code));
+  authority_json_string (out, volact_error_name (code));
   g_string_append (out, ", \"text\": ");
-  json_string (out, volact_error_text (code));
+  authority_json_string (out, volact_error_text (code));
   g_string_append (out, ", \"message\": ");
-  json_string (out, error->message);
+  authority_json_string (out, error->message);
   g_string_append (out, "}");
 }
 
-/* Text form of a failure: the message (which names the file), then code and text. */
+/* Text form of a per-file failure: the message (which names the file), then code and text. */
 static void
-print_error (const char *prefix, const GError *error)
+print_error (const GError *error)
 {
   guint32 code = error_code (error);
 
-  fprintf (stderr, "%s%s\n  error 0x%08X %s: %s\n", prefix ? prefix : "", error->message, code,
+  fprintf (stderr, "%s\n  error 0x%08X %s: %s\n", error->message, code,
            volact_error_name (code) ? volact_error_name (code) : "?",
            volact_error_text (code) ? volact_error_text (code) : "");
 }
 
-/* Ends a command that failed as a whole (not per file). */
-static int
-fail (Authority *a, const char *command, const GError *error)
+int
+authority_fail (Authority *a, const char *command, const GError *error)
 {
   if (a->json) {
     g_string_truncate (a->out, 0);
     g_string_append (a->out, "{\"command\": ");
-    json_string (a->out, command);
+    authority_json_string (a->out, command);
     g_string_append (a->out, ", \"ok\": false, ");
     json_error (a->out, error);
     g_string_append (a->out, "}\n");
   } else {
-    print_error ("volact-authority: ", error);
+    guint32 code = error_code (error);
+
+    /* Flush first so the error follows any output in a terminal. */
+    fflush (stdout);
+    fprintf (stderr, "volact-authority: error 0x%08X: %s\n  %s: %s\n", code, error->message,
+             volact_error_name (code) ? volact_error_name (code) : "?",
+             volact_error_text (code) ? volact_error_text (code) : "");
   }
   return EXIT_FAILURE;
 }
 
-static char *
+char *
 authority_file (Authority *a, const char *name)
 {
   return g_build_filename (a->dir, name, NULL);
+}
+
+gboolean
+authority_check_initialised (Authority *a, GError **error)
+{
+  g_autofree char *key_path = authority_file (a, AUTHORITY_KEY);
+
+  if (!g_file_test (key_path, G_FILE_TEST_IS_REGULAR)) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO,
+                 "%s: no authority here (%s is missing); run \"volact-authority --dir %s init\" "
+                 "first",
+                 a->dir, AUTHORITY_KEY, a->dir);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 /* init */
@@ -182,41 +199,41 @@ cmd_init (Authority *a, int argc, char **argv)
     int saved = errno;
     g_set_error (&error, VOLACT_ERROR, VOLACT_E_IO, "%s: cannot create the folder: %s", a->dir,
                  g_strerror (saved));
-    return fail (a, "init", error);
+    return authority_fail (a, "init", error);
   }
   /* An authority keeps its key for life: never replace either half of the pair. */
   if (g_file_test (key_path, G_FILE_TEST_EXISTS) || g_file_test (cert_path, G_FILE_TEST_EXISTS)) {
     g_set_error (&error, VOLACT_ERROR, VOLACT_E_IO,
                  "%s: already holds an authority (%s or %s exists); refusing to overwrite it",
                  a->dir, AUTHORITY_KEY, AUTHORITY_CERT);
-    return fail (a, "init", error);
+    return authority_fail (a, "init", error);
   }
   key = volact_crypto_generate_ec_key (&error);
   if (key == NULL)
-    return fail (a, "init", error);
+    return authority_fail (a, "init", error);
   cert = volact_crypto_make_ca_certificate (key, name, (guint) opt_days, &error);
   if (cert == NULL)
-    return fail (a, "init", error);
+    return authority_fail (a, "init", error);
   if (!volact_crypto_write_private_key (key_path, key, &error))
-    return fail (a, "init", error);
+    return authority_fail (a, "init", error);
   if (!volact_crypto_write_certificate (cert_path, cert, &error)) {
     g_unlink (key_path); /* ours, just created: leave no half authority behind */
-    return fail (a, "init", error);
+    return authority_fail (a, "init", error);
   }
 
   fingerprint = volact_crypto_fingerprint (cert);
   subject = volact_crypto_subject (cert);
   if (a->json) {
     g_string_append (a->out, "{\"command\": \"init\", \"ok\": true, \"dir\": ");
-    json_string (a->out, a->dir);
+    authority_json_string (a->out, a->dir);
     g_string_append (a->out, ", \"key\": ");
-    json_string (a->out, key_path);
+    authority_json_string (a->out, key_path);
     g_string_append (a->out, ", \"certificate\": ");
-    json_string (a->out, cert_path);
+    authority_json_string (a->out, cert_path);
     g_string_append (a->out, ", \"subject\": ");
-    json_string (a->out, subject);
+    authority_json_string (a->out, subject);
     g_string_append (a->out, ", \"sha256_fingerprint\": ");
-    json_string (a->out, fingerprint);
+    authority_json_string (a->out, fingerprint);
     g_string_append (a->out, "}\n");
   } else {
     printf ("Created the authority key %s (EC P-256, mode 0600)\n", key_path);
@@ -245,7 +262,7 @@ report_begin (FileReport *r, Authority *a, const char *command)
   r->first = TRUE;
   if (a->json) {
     g_string_append (a->out, "{\"command\": ");
-    json_string (a->out, command);
+    authority_json_string (a->out, command);
     g_string_append (a->out, ", \"files\": [");
   }
 }
@@ -258,7 +275,7 @@ report_file (FileReport *r, const char *file, const char *ok_text, const GError 
     r->failed++;
   if (r->a->json) {
     g_string_append (r->a->out, r->first ? "\n  {\"file\": " : ",\n  {\"file\": ");
-    json_string (r->a->out, file);
+    authority_json_string (r->a->out, file);
     g_string_append_printf (r->a->out, ", \"ok\": %s", error ? "false" : "true");
     if (error != NULL) {
       g_string_append (r->a->out, ", ");
@@ -272,7 +289,7 @@ report_file (FileReport *r, const char *file, const char *ok_text, const GError 
     /* Messages name their file; say which file only when this one does not. */
     if (!g_str_has_prefix (error->message, file))
       fprintf (stderr, "%s: FAILED\n", file);
-    print_error (NULL, error);
+    print_error (error);
   }
   r->first = FALSE;
 }
@@ -372,7 +389,7 @@ cmd_sign (Authority *a, int argc, char **argv)
   key = volact_crypto_load_private_key (key_path, &error);
   if (key == NULL || (self = volact_trust_load (cert_path, &error)) == NULL) {
     g_prefix_error (&error, "no usable authority in %s (run init first?): ", a->dir);
-    return fail (a, "sign", error);
+    return authority_fail (a, "sign", error);
   }
 
   report_begin (&r, a, "sign");
@@ -396,7 +413,7 @@ cmd_verify (Authority *a, int argc, char **argv)
     return EXIT_USAGE;
   trust = volact_trust_load (cert_path, &error);
   if (trust == NULL)
-    return fail (a, "verify", error);
+    return authority_fail (a, "verify", error);
 
   report_begin (&r, a, "verify");
   for (int i = 1; i < argc; i++) {
@@ -414,10 +431,14 @@ static const Command commands[] = {
   { "init", "", "Create the authority key pair and certificate in DIR", init_entries, cmd_init },
   { "sign", "FILE...", "Validate and sign license files in place", NULL, cmd_sign },
   { "verify", "FILE...", "Check license files as a host trusting DIR would", NULL, cmd_verify },
-  { "issue-key", "--group G", "Issue a host key (not yet available)", NULL, NULL },
-  { "confirm", "IID", "Turn an Installation ID into a Confirmation ID (not yet available)", NULL,
-    NULL },
-  { "serve", "--listen ADDR:PORT", "Serve online activation (not yet available)", NULL, NULL },
+  { "issue-key", "--group G [LIMITS]", "Issue a host key and record it in the ledger",
+    authority_issue_key_entries, authority_cmd_issue_key },
+  { "limits", "KEY [LIMITS]", "Show or change the limits of an issued key",
+    authority_limits_entries, authority_cmd_limits },
+  { "confirm", "IID...", "Turn an Installation ID into a Confirmation ID (telephone activation)",
+    NULL, authority_cmd_confirm },
+  { "serve", "--listen ADDR:PORT", "Serve online activation", authority_serve_entries,
+    authority_cmd_serve },
 };
 
 static char *
@@ -429,6 +450,8 @@ commands_help (void)
     g_autofree char *usage = g_strdup_printf ("%s %s", commands[i].name, commands[i].args);
     g_string_append_printf (s, "  %-28s %s\n", usage, commands[i].summary);
   }
+  g_string_append (s, "\nLIMITS: --max-hosts N (default 6) --max-activations N (default 10, "
+                      "at most 255)\n");
   g_string_append (s, "\nExit status: 0 success, 1 failure (the error code is printed), "
                       "2 usage error.\nSee volact-authority(8).\n");
   return g_string_free (s, FALSE);
@@ -506,9 +529,9 @@ main (int argc, char **argv)
   if (cmd->run == NULL) {
     g_set_error (&error, VOLACT_ERROR, VOLACT_E_FAILED, "%s: not yet available in volact %s",
                  cmd->name, PACKAGE_VERSION);
-    status = fail (&a, cmd->name, error);
+    status = authority_fail (&a, cmd->name, error);
   } else if (!volact_xmlsig_init (&error)) {
-    status = fail (&a, cmd->name, error);
+    status = authority_fail (&a, cmd->name, error);
   } else {
     status = cmd->run (&a, cmd_argc, cmd_argv);
   }

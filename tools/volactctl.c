@@ -108,6 +108,144 @@ print_license (GVariantDict *d, gboolean verbose)
   }
 }
 
+static const char *const state_names[] = { "OOB grace", "Licensed", "OOT grace",
+                                           "Non-genuine grace", "Notification", "Unlicensed" };
+
+static const char *
+state_name (guint32 state)
+{
+  return state < G_N_ELEMENTS (state_names) ? state_names[state] : "unknown";
+}
+
+static char *
+format_time (gint64 t)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (t);
+  return dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("?");
+}
+
+/* A CSV field, quoted when it needs to be (RFC 4180). */
+static void
+print_csv_field (const char *s, gboolean last)
+{
+  if (strpbrk (s, ",\"\r\n") != NULL) {
+    putchar ('"');
+    for (const char *p = s; *p; p++) {
+      if (*p == '"')
+        putchar ('"');
+      putchar (*p);
+    }
+    putchar ('"');
+  } else {
+    fputs (s, stdout);
+  }
+  putchar (last ? '\n' : ',');
+}
+
+static void
+print_clients (GVariantDict *d)
+{
+  g_autoptr (GVariant) rows = g_variant_dict_lookup_value (d, "clients", G_VARIANT_TYPE ("aa{sv}"));
+  GVariantIter iter;
+  GVariant *row;
+  guint n = 0;
+
+  printf ("%-36s %-30s %-24s %-20s %-3s %s\n", "MACHINE ID", "NAME", "EDITION", "LAST SEEN",
+          "VM", "NOTE");
+  if (rows == NULL)
+    return;
+  g_variant_iter_init (&iter, rows);
+  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
+    g_autoptr (GVariantDict) r = g_variant_dict_new (row);
+    g_autofree char *seen = NULL;
+    gint64 last = 0;
+    gboolean dup = lookup_bool (r, "duplicate");
+    g_variant_dict_lookup (r, "last_seen", "x", &last);
+    seen = format_time (last);
+    printf ("%-36s %-30s %-24s %-20s %-3s %s%s\n", lookup_str (r, "cmid", ""),
+            lookup_str (r, "name", ""), lookup_str (r, "edition", ""), seen,
+            lookup_bool (r, "vm") ? "yes" : "no", dup ? "DUPLICATE, also named " : "",
+            dup ? lookup_str (r, "other_name", "?") : "");
+    g_variant_unref (row);
+    n++;
+  }
+  printf ("%u client record%s\n", n, n == 1 ? "" : "s");
+}
+
+static void
+print_events (GVariantDict *d)
+{
+  g_autoptr (GVariant) rows = g_variant_dict_lookup_value (d, "events", G_VARIANT_TYPE ("aa{sv}"));
+  static const char *const columns[] = { "time", "event", "address", "machine_id", "machine_name",
+                                         "edition", "license_state", "minutes_left", "vm",
+                                         "minimum_count", "current_count", "result", "message" };
+  gboolean csv = lookup_bool (d, "csv");
+  GVariantIter iter;
+  GVariant *row;
+
+  if (csv)
+    for (gsize i = 0; i < G_N_ELEMENTS (columns); i++)
+      print_csv_field (columns[i], i + 1 == G_N_ELEMENTS (columns));
+  if (rows == NULL)
+    return;
+  g_variant_iter_init (&iter, rows);
+  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
+    g_autoptr (GVariantDict) r = g_variant_dict_new (row);
+    g_autofree char *when = NULL;
+    gint64 t = 0;
+    guint32 ev = 0, st = 0, left = 0, min = 0, count = 0, result = 0;
+    char fields[6][32];
+    g_variant_dict_lookup (r, "time", "x", &t);
+    g_variant_dict_lookup (r, "event", "u", &ev);
+    g_variant_dict_lookup (r, "state", "u", &st);
+    g_variant_dict_lookup (r, "minutes_left", "u", &left);
+    g_variant_dict_lookup (r, "minimum", "u", &min);
+    g_variant_dict_lookup (r, "count", "u", &count);
+    g_variant_dict_lookup (r, "result", "u", &result);
+    when = format_time (t);
+    if (ev != 12290) {
+      if (csv) {
+        g_snprintf (fields[0], 32, "%u", ev);
+        print_csv_field (when, FALSE);
+        print_csv_field (fields[0], FALSE);
+        for (int i = 0; i < 10; i++)
+          print_csv_field ("", FALSE);
+        print_csv_field (lookup_str (r, "message", ""), TRUE);
+      } else {
+        printf ("%s %5u %s\n", when, ev, lookup_str (r, "message", ""));
+      }
+      g_variant_unref (row);
+      continue;
+    }
+    g_snprintf (fields[0], 32, "%u", ev);
+    g_snprintf (fields[1], 32, "%u", left);
+    g_snprintf (fields[2], 32, "%u", min);
+    g_snprintf (fields[3], 32, "%u", count);
+    g_snprintf (fields[4], 32, "0x%08X", result);
+    if (csv) {
+      print_csv_field (when, FALSE);
+      print_csv_field (fields[0], FALSE);
+      print_csv_field (lookup_str (r, "address", ""), FALSE);
+      print_csv_field (lookup_str (r, "cmid", ""), FALSE);
+      print_csv_field (lookup_str (r, "name", ""), FALSE);
+      print_csv_field (lookup_str (r, "edition", ""), FALSE);
+      print_csv_field (state_name (st), FALSE);
+      print_csv_field (fields[1], FALSE);
+      print_csv_field (lookup_bool (r, "vm") ? "virtual" : "physical", FALSE);
+      print_csv_field (fields[2], FALSE);
+      print_csv_field (fields[3], FALSE);
+      print_csv_field (fields[4], FALSE);
+      print_csv_field ("", TRUE);
+    } else {
+      printf ("%s %5u %s %s %s %s %s (%u min left) %s min %u count %u result %s\n", when, ev,
+              lookup_str (r, "address", ""), lookup_str (r, "cmid", ""),
+              lookup_str (r, "name", ""), lookup_str (r, "edition", ""), state_name (st), left,
+              lookup_bool (r, "vm") ? "virtual" : "physical", min, count, fields[4]);
+    }
+    g_variant_unref (row);
+  }
+}
+
 static void
 print_reply (const VolactCommand *cmd, GVariantDict *d)
 {
@@ -115,6 +253,14 @@ print_reply (const VolactCommand *cmd, GVariantDict *d)
 
   if (g_str_equal (cmd->name, "dli") || g_str_equal (cmd->name, "dlv")) {
     print_license (d, g_str_equal (cmd->name, "dlv"));
+    return;
+  }
+  if (g_str_equal (cmd->name, "clients")) {
+    print_clients (d);
+    return;
+  }
+  if (g_str_equal (cmd->name, "events")) {
+    print_events (d);
     return;
   }
   if (text != NULL) {
@@ -229,6 +375,7 @@ main (int argc, char **argv)
     usage (stderr);
     return 2;
   }
+  /* After the command, everything but --json belongs to it (events --since ... --csv). */
   for (; i < argc; i++) {
     if (g_str_equal (argv[i], "--json"))
       json = TRUE;

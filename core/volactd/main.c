@@ -7,7 +7,9 @@
 #include "volact-error.h"
 #include "volact-host.h"
 #include "volact-notify.h"
+#include "volact-records.h"
 #include "volact-reload.h"
+#include "volact-server.h"
 #include "volact-xmlsig.h"
 
 #include <errno.h>
@@ -69,11 +71,13 @@ print_catalog (const VolactConfig *cfg)
 static GLogWriterOutput
 log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
 {
+  if (g_log_writer_default_would_drop (level, G_LOG_DOMAIN))
+    return G_LOG_WRITER_HANDLED;
   if (!daemonized)
     return g_log_writer_is_journald (fileno (stderr))
                ? g_log_writer_journald (level, fields, n_fields, user_data)
                : g_log_writer_standard_streams (level, fields, n_fields, user_data);
-  if (!g_log_writer_default_would_drop (level, G_LOG_DOMAIN)) {
+  {
     const char *message = "";
     int prio = LOG_INFO;
     for (gsize i = 0; i < n_fields; i++)
@@ -107,7 +111,8 @@ on_hangup (gpointer host)
   if (volact_host_reload (host, &error))
     g_message ("reloaded plugins and license data");
   else
-    g_warning ("reload failed, keeping the previous catalog: %s", error->message);
+    volact_records_host_event (volact_host_records (host), 1008,
+                               error->message); /* logged to the journal too */
   volact_notify ("READY=1");
   return G_SOURCE_CONTINUE;
 }
@@ -121,6 +126,7 @@ main (int argc, char **argv)
   g_autoptr (VolactHost) host = NULL;
   g_autoptr (GMainLoop) loop = NULL;
   VolactAdmin *admin;
+  VolactServer *server;
 
   setlocale (LC_ALL, "");
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -149,6 +155,11 @@ main (int argc, char **argv)
                               &error);
   if (admin == NULL)
     return fail (error);
+  server = volact_server_start (host, volact_host_records (host), &error);
+  if (server == NULL) {
+    volact_admin_stop (admin);
+    return fail (error);
+  }
   /* Every error so far went to the terminal; from here on, detach unless told not to. */
   if (!opt_foreground && g_getenv ("NOTIFY_SOCKET") == NULL) {
     openlog ("volactd", LOG_PID, LOG_DAEMON);
@@ -163,10 +174,16 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGTERM, on_quit, loop);
   g_unix_signal_add (SIGINT, on_quit, loop);
   g_unix_signal_add (SIGHUP, on_hangup, host);
-  g_message ("volactd %s started (pid %d, admin socket %s)", PACKAGE_VERSION, (int) getpid (),
-             volact_host_config (host)->admin_socket);
+  {
+    g_autofree char *msg
+        = g_strdup_printf ("volactd %s started (pid %d, port %u, admin socket %s)",
+                           PACKAGE_VERSION, (int) getpid (), volact_server_port (server),
+                           volact_host_config (host)->admin_socket);
+    volact_records_host_event (volact_host_records (host), 1000, msg);
+  }
   volact_notify ("READY=1");
   g_main_loop_run (loop);
+  volact_server_stop (server);
   volact_admin_stop (admin);
   return EXIT_SUCCESS;
 }

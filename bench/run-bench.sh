@@ -1,0 +1,135 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Activation throughput, CPU and memory of volactd on loopback (bench/README.md).
+# Builds nothing: run `make bench-activate` (or build bench/bench-activate and
+# the programs first). Starts an authority and activated hosts in a temporary
+# folder on 127.0.0.1 and free ports, runs bench/bench-activate in both modes
+# (one connection per activation, persistent connections) at concurrency
+# 1, 8 and 64 with its baselines, then fills a fresh host with 100,000 and
+# 1,000,000 distinct CMIDs and reports its RSS. Everything stops on exit.
+#
+# Bounded: each run stops after BENCH_SECONDS (default 2) or BENCH_REQUESTS
+# (default 40000); the fills stop after BENCH_FILL_SECONDS (default 55) in all,
+# and the 1M figure is extrapolated (and marked so) if the fill ran out of
+# time. The whole script stays under 2 minutes with the defaults.
+# Environment: top_builddir, top_srcdir (default: the folder above this one),
+# BENCH_FILL="100000 1000000" (targets, ascending; empty to skip).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=${top_srcdir:-$(dirname "$here")}
+top_builddir=${top_builddir:-$top_srcdir}
+seconds=${BENCH_SECONDS:-2}
+requests=${BENCH_REQUESTS:-40000}
+fill_targets=${BENCH_FILL-100000 1000000}
+fill_seconds=${BENCH_FILL_SECONDS:-55}
+
+volactd="$top_builddir/core/volactd/volactd"
+volactctl="$top_builddir/tools/volactctl"
+authority="$top_builddir/tools/volact-authority"
+bench="$top_builddir/bench/bench-activate"
+for p in "$volactd" "$volactctl" "$authority" "$bench"; do
+  [ -x "$p" ] || { echo "run-bench: $p is not built (make all bench/bench-activate)" >&2; exit 2; }
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/volact-bench.XXXXXX")
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "run-bench: $*" >&2; exit 1; }
+
+# --- the authority ----------------------------------------------------------
+"$authority" --dir "$work/authority" init > /dev/null
+cat "$top_srcdir/licenses/reference-authority.pem" "$work/authority/authority.pem" > "$work/trust.pem"
+"$authority" --dir "$work/authority" serve --listen 127.0.0.1:0 > "$work/authority.out" 2> "$work/authority.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^listening on ' "$work/authority.out" && break; sleep 0.1; done
+endpoint=$(sed -n 's/^listening on //p' "$work/authority.out")
+[ -n "$endpoint" ] || fail "the authority did not start"
+
+# start_host N: an activated host on a free port; sets host_pid and port.
+start_host() {
+  local n=$1 dir="$work/host$1" key
+  mkdir -p "$dir"
+  printf 'machine-id=bench-%s\ncpu=c\nmemory=8\nmac=02:00:00:00:01:%02x\ndisk=d\n' "$n" "$n" > "$dir/fingerprint"
+  for attempt in 1 2 3 4 5; do
+    port=$("$bench" --free-port)
+    cat > "$dir/volactd.conf" <<CONF
+[host]
+plugin-dir = $top_builddir/plugins
+license-dir = $top_srcdir/licenses
+trust = $work/trust.pem
+state-dir = $dir/state
+admin-socket = $dir/admin.sock
+listen = 127.0.0.1
+port = $port
+authority-url = $endpoint
+CONF
+    VOLACT_TEST_FINGERPRINT_FILE="$dir/fingerprint" \
+      "$volactd" --config "$dir/volactd.conf" --foreground >> "$dir/volactd.log" 2>&1 &
+    host_pid=$!
+    pids+=("$host_pid")
+    for _ in $(seq 100); do
+      [ -S "$dir/admin.sock" ] && grep -q "listening for clients" "$dir/volactd.log" && break
+      kill -0 "$host_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$host_pid" 2>/dev/null && [ -S "$dir/admin.sock" ]; then
+      key=$("$authority" --dir "$work/authority" issue-key --group 24 2> /dev/null)
+      "$volactctl" --socket "$dir/admin.sock" ipk "$key" > /dev/null || fail "ipk on host $n"
+      "$volactctl" --socket "$dir/admin.sock" ato > /dev/null || fail "ato on host $n"
+      return 0
+    fi
+    wait "$host_pid" 2>/dev/null || true # the port was taken meanwhile: try another
+  done
+  cat "$dir/volactd.log" >&2
+  fail "host $n did not start"
+}
+
+echo "== volactd activations on loopback ($(nproc) CPUs; $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg))"
+start_host 1
+"$bench" --port "$port" --pid "$host_pid" --trust "$work/authority/authority.pem" \
+  --modes conn,persist --concurrency 1,8,64 --requests "$requests" --seconds "$seconds" \
+  || fail "bench-activate reported errors"
+
+# --- memory with many client records ------------------------------------------
+if [ -n "$fill_targets" ]; then
+  echo
+  echo "== host RSS by client records (a fresh host, distinct CMIDs, persistent connections)"
+  start_host 2
+  rss() { awk '/^VmRSS/ { print $2 }' "/proc/$host_pid/status"; }
+  printf '%10s %9s %8s %s\n' records rss_MiB secs note
+  printf '%10d %9.1f %8s %s\n' 0 "$(echo "$(rss)" | awk '{ print $1 / 1024 }')" - "activated, no records"
+  have=0 deadline=$((SECONDS + fill_seconds)) prev_n="" prev_rss=""
+  for target in $fill_targets; do
+    left=$((deadline - SECONDS))
+    [ "$left" -gt 0 ] || left=1
+    out=$("$bench" --port "$port" --pid "$host_pid" --fill $((target - have)) --seconds "$left" 2>&1) || true
+    done_n=$(echo "$out" | sed -n 's/^fill: \([0-9]*\) activations in \([0-9.]*\) s.*/\1/p')
+    secs=$(echo "$out" | sed -n 's/^fill: \([0-9]*\) activations in \([0-9.]*\) s.*/\2/p')
+    [ -n "$done_n" ] || { echo "$out" >&2; fail "the fill failed"; }
+    echo "$out" | grep -q ", bad 0, " || { echo "$out" >&2; fail "the fill saw bad responses"; }
+    have=$((have + done_n))
+    sleep 1 # let the writer commit and the index settle
+    now_rss=$(rss)
+    if [ "$have" -ge "$target" ]; then
+      printf '%10d %9.1f %8s %s\n' "$have" "$(awk -v r="$now_rss" 'BEGIN { print r / 1024 }')" "$secs" measured
+    else
+      printf '%10d %9.1f %8s %s\n' "$have" "$(awk -v r="$now_rss" 'BEGIN { print r / 1024 }')" "$secs" \
+        "measured (ran out of time before $target)"
+      if [ -n "$prev_n" ] && [ "$have" -gt "$prev_n" ]; then
+        awk -v n0="$prev_n" -v r0="$prev_rss" -v n1="$have" -v r1="$now_rss" -v t="$target" \
+          'BEGIN { printf "%10d %9.1f %8s %s\n", t, (r1 + (t - n1) * (r1 - r0) / (n1 - n0)) / 1024, "-",
+                   sprintf("EXTRAPOLATED linearly from %d..%d records (%.0f bytes/record)", n0, n1, (r1 - r0) * 1024 / (n1 - n0)) }'
+      fi
+      break
+    fi
+    prev_n=$have prev_rss=$now_rss
+  done
+fi
+echo
+echo "run-bench: done"

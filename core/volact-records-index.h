@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * Private to volact-records.c: the in-memory counting index.
+ *
+ * One open-addressing hash table (linear probing, backward-shift deletion,
+ * no tombstones) of fixed 40-byte entries keyed by (pool, CMID), allocated
+ * with mmap so a resize gives memory back at once. Every entry is also on
+ * its pool's doubly linked list, kept in last-seen order (oldest at the
+ * head), so expiring records costs O(expired) and a count is one load.
+ * Slot numbers, not pointers, link the lists; a resize or a backward shift
+ * fixes them. Not thread-safe: the caller holds its lock.
+ */
+#ifndef VOLACT_RECORDS_INDEX_H
+#define VOLACT_RECORDS_INDEX_H
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define VOLACT_INDEX_NIL G_MAXUINT32
+/** Pools are numbered 1..VOLACT_INDEX_MAX_POOLS; 0 marks an empty slot. */
+#define VOLACT_INDEX_MAX_POOLS 65535
+
+enum {
+  VOLACT_INDEX_COUNTED = 1 << 0, /* contributes to its pool's count */
+  VOLACT_INDEX_VM = 1 << 1,      /* latest visit said virtual machine */
+};
+
+typedef struct {
+  guint8 cmid[16];
+  guint32 last_seen;  /* unix seconds (unsigned: good until 2106) */
+  guint32 name_hash;  /* case-folded machine name, 0 = none known */
+  guint32 other_hash; /* the previous different name, 0 = none */
+  guint32 prev;       /* slot of the next older entry of the pool, or NIL */
+  guint32 next;       /* slot of the next newer entry, or NIL */
+  guint16 pool;       /* 1-based pool number; 0 = empty slot */
+  guint8 flags;
+  guint8 spare;
+} VolactIndexEntry;
+
+typedef struct _VolactIndex VolactIndex;
+
+VolactIndex *volact_index_new (gsize expected);
+void volact_index_free (VolactIndex *index);
+
+/** Entries in the table, and bytes of table memory. */
+gsize volact_index_size (const VolactIndex *index);
+gsize volact_index_memory (const VolactIndex *index);
+
+/** Counted entries of POOL (0 for a pool never seen). */
+guint volact_index_pool_count (const VolactIndex *index, guint pool);
+/** All entries of POOL, counted or not. */
+guint volact_index_pool_size (const VolactIndex *index, guint pool);
+
+VolactIndexEntry *volact_index_lookup (VolactIndex *index, guint pool, const guint8 cmid[16]);
+
+/**
+ * Adds an entry that must not exist yet, last seen at SEEN, on its pool's
+ * list in time order. May resize: entry pointers taken before are invalid.
+ * *SEEN may be raised (see volact_index_touch) and tells the time stored.
+ */
+VolactIndexEntry *volact_index_insert (VolactIndex *index, guint pool, const guint8 cmid[16],
+                                       guint32 *seen, guint8 flags);
+/**
+ * Marks ENTRY seen at *SEEN: a later time moves it to its place in the list
+ * (normally the tail); an earlier time than it had changes nothing. When
+ * time runs far backwards (more than 64 newer entries to walk past) the time
+ * is raised to keep the list sorted. *SEEN returns the time stored.
+ */
+void volact_index_touch (VolactIndex *index, VolactIndexEntry *entry, guint32 *seen);
+/** Sets or clears COUNTED, keeping the pool's count in step. */
+void volact_index_set_counted (VolactIndex *index, VolactIndexEntry *entry, gboolean counted);
+
+typedef void (*VolactIndexExpireFunc) (const VolactIndexEntry *entry, gpointer user_data);
+/**
+ * Removes the entries of POOL last seen at or before CUTOFF, oldest first,
+ * calling FUNC on each just before it goes. Returns how many went.
+ */
+guint volact_index_expire (VolactIndex *index, guint pool, guint32 cutoff,
+                           VolactIndexExpireFunc func, gpointer user_data);
+
+/**
+ * Bulk loading (at open): volact_index_load_add puts entries in the table
+ * without linking them (no resize happens below EXPECTED given to _new);
+ * volact_index_load_finish sorts them by time and builds the pool lists.
+ * Returns FALSE if the entry exists already.
+ */
+gboolean volact_index_load_add (VolactIndex *index, guint pool, const guint8 cmid[16],
+                                guint32 seen, guint32 name_hash, guint32 other_hash,
+                                guint8 flags);
+void volact_index_load_finish (VolactIndex *index);
+
+/** The hash volact stores for a machine name: ASCII case-folded, never 0; 0 for "". */
+guint32 volact_index_name_hash (const char *name);
+
+G_END_DECLS
+
+#endif

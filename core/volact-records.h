@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * Client records and events: the counting index (in memory, compact) backed
+ * by SQLite in STATE_DIR/clients.db, written by one writer thread that
+ * commits in groups. A record is acknowledged (its response sent) only after
+ * the transaction holding it has committed.
+ */
+#ifndef VOLACT_RECORDS_H
+#define VOLACT_RECORDS_H
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _VolactRecords VolactRecords;
+
+/** One client request, as counted and as logged (event 12290). */
+typedef struct {
+  gint64 time;              /* unix seconds */
+  const char *pool;         /* application id */
+  const guint8 *cmid;       /* 16 bytes */
+  const char *name;         /* machine name, may be "" */
+  const char *edition;
+  const char *address;      /* client IP address as text */
+  gboolean virtual_machine;
+  gboolean counts;          /* FALSE: a VM where the policy ignores VMs */
+  guint8 state;             /* reported license state */
+  guint32 minutes_left;     /* reported time remaining */
+  guint retention_days;     /* from the pool's policy */
+  guint minimum_count;      /* of the edition, for the event */
+} VolactVisit;
+
+/** Opens (creating) clients.db (0600, WAL), loads the index, deletes expired records. */
+VolactRecords *volact_records_open (const char *state_dir, guint64 event_cap_bytes,
+                                    GError **error);
+/** Stops the writer after committing everything queued. */
+void volact_records_close (VolactRecords *records);
+
+/**
+ * Counts VISIT: refreshes or adds its CMID in the pool (a new counted CMID
+ * always raises the count, a known one never does), purges records past
+ * retention, and queues the record and its event for the writer. Returns the
+ * pool's count, the requester included; *RESULT receives 0 if that count
+ * reaches VISIT->minimum_count, else 0xC004F038. Thread-safe. *TICKET
+ * receives the write's ticket. A CMID seen with another machine name is
+ * logged and flagged as a duplicate.
+ */
+guint volact_records_count (VolactRecords *records, const VolactVisit *visit, guint32 *result,
+                            guint64 *ticket);
+/** Queues only the event of a request that was refused before counting (unknown edition...). */
+void volact_records_log_refusal (VolactRecords *records, const VolactVisit *visit, guint32 result,
+                                 guint64 *ticket);
+
+/** Called in the main context once everything up to a ticket is durable. */
+typedef void (*VolactCommittedFunc) (guint64 committed_ticket, gpointer user_data);
+void volact_records_on_commit (VolactRecords *records, VolactCommittedFunc func,
+                               gpointer user_data);
+
+/** Current count of POOL (after purging expired records). */
+guint volact_records_pool_count (VolactRecords *records, const char *pool, guint retention_days);
+
+/** Logs a host event (start, reload, activation, hardware change, error) with its id. */
+void volact_records_host_event (VolactRecords *records, guint event_id, const char *message);
+
+/** Rows for `volactctl clients` (aa{sv}): cmid, name, pool, edition, last_seen, vm, duplicate.
+ * Both queries return a floating GVariant; LIMIT 0 means no limit. */
+GVariant *volact_records_clients (VolactRecords *records, gboolean duplicates_only, guint limit);
+/** Events since SINCE (unix seconds) for `volactctl events`, oldest first (aa{sv}). */
+GVariant *volact_records_events (VolactRecords *records, gint64 since, guint limit);
+
+/*
+ * Additions to the API above (see docs/events.md for the whole contract).
+ *
+ * Time: VolactVisit.time 0 means "now". A record seen at T is counted while
+ * now - T < retention_days * 86400 and is deleted (index and clients.db) at
+ * T + retention exactly; retention_days 0 means 30. The index keeps "last
+ * seen" per (pool, CMID); it never moves backwards.
+ *
+ * counts=FALSE: the visit is recorded (client row, event) but not counted.
+ * COUNTED follows the latest visit: a counted CMID that comes back as an
+ * ignored VM stops counting (the count drops by one); an uncounted one that
+ * comes back counted is added like a new CMID.
+ *
+ * Duplicates: a CMID whose machine name changes from one non-empty name to
+ * another (names compare ASCII case-insensitively; "" means unknown and
+ * changes nothing) is flagged duplicate in clients.db for as long as its
+ * record lives; name holds the latest name, other_name the previous one.
+ * A g_warning and host event 1009 are written each time a third name, or
+ * the first other name, appears (not on every alternation of two clones).
+ *
+ * Durability: volact_records_count and volact_records_log_refusal queue the
+ * row and return at once; one writer thread commits everything queued in
+ * one transaction (at most 4096 rows) with WAL and synchronous=FULL, then
+ * reports the highest committed ticket. Tickets grow by one per queued row
+ * (pool/edition/purge rows take tickets too), so "ticket <= committed"
+ * means durable. If the commit fails (disk full...), the writer logs it and
+ * retries the same rows with back-off; nothing is acknowledged meanwhile.
+ *
+ * Back-pressure: when VOLACT_RECORDS_QUEUE_MAX rows wait for the writer,
+ * volact_records_count does not block and changes nothing: *RESULT is
+ * VOLACT_RECORDS_HOST_BUSY, *TICKET 0, and the return value is the pool's
+ * current count; the server sends HOST_BUSY as an error response.
+ * volact_records_log_refusal then queues nothing (*TICKET 0: answer at once).
+ *
+ * on_commit: FUNC runs in the thread-default GMainContext of the thread that
+ * called volact_records_on_commit (the main context in volactd), from a
+ * coalesced idle source: one call may cover many commits, and tickets passed
+ * only ever grow. volact_records_close must run in that context's thread;
+ * rows committed during close are not reported.
+ */
+
+/** The server's "retry later" code (docs/protocol.md, HOST_BUSY). */
+#define VOLACT_RECORDS_HOST_BUSY 0xC0AC0506u
+/** Rows that may wait for the writer before volact_records_count says HOST_BUSY. */
+#define VOLACT_RECORDS_QUEUE_MAX 100000
+/** event_cap_bytes 0 means this. */
+#define VOLACT_RECORDS_DEFAULT_EVENT_CAP (64u * 1024u * 1024u)
+#define VOLACT_RECORDS_DEFAULT_RETENTION_DAYS 30
+
+/** Event ids (docs/events.md). */
+typedef enum {
+  VOLACT_EVENT_HOST_START = 1000,
+  VOLACT_EVENT_HOST_ACTIVATED = 1001,
+  VOLACT_EVENT_HOST_IDENTITY = 1002,
+  VOLACT_EVENT_KEY_INSTALLED = 1003,
+  VOLACT_EVENT_KEY_REMOVED = 1004,
+  VOLACT_EVENT_HARDWARE_CHANGE = 1005,
+  VOLACT_EVENT_ACTIVATION_WITHDRAWN = 1006,
+  VOLACT_EVENT_RELOAD = 1007,
+  VOLACT_EVENT_ERROR = 1008,
+  VOLACT_EVENT_DUPLICATE_CMID = 1009,
+  VOLACT_EVENT_CLIENT_REQUEST = 12290, /* the seed's activation event */
+} VolactEventId;
+
+/**
+ * Waits up to TIMEOUT_MS for everything queued before the call to commit.
+ * Returns TRUE if it did. For tests, tools and shutdown; never in a handler.
+ */
+gboolean volact_records_flush (VolactRecords *records, guint timeout_ms);
+
+/** volact_records_pool_count with an explicit "now" (unix seconds). */
+guint volact_records_pool_count_at (VolactRecords *records, const char *pool,
+                                    guint retention_days, gint64 now);
+
+typedef struct {
+  guint64 last_ticket;      /* last ticket handed out */
+  guint64 committed_ticket; /* everything up to it is durable */
+  guint queued;             /* rows waiting for the writer */
+  gsize records;            /* (pool, CMID) records in the index */
+  gsize index_bytes;        /* memory of the index table */
+  guint64 events;           /* rows in the events table (writer's view) */
+  double bytes_per_event;   /* on-disk estimate used for the size cap */
+  guint64 event_cap_bytes;
+  gboolean writer_failing;  /* the last commit failed; retrying */
+} VolactRecordsStats;
+
+/** A snapshot of the counters above (for `volactctl health`, bench, tests). */
+void volact_records_get_stats (VolactRecords *records, VolactRecordsStats *stats);
+
+/** Writes CMID as lower-case UUID text (8-4-4-4-12) into OUT. */
+void volact_records_format_cmid (const guint8 *cmid, char out[37]);
+/** Parses UUID text (with or without dashes or braces) into 16 bytes. */
+gboolean volact_records_parse_cmid (const char *text, guint8 out[16]);
+
+G_END_DECLS
+
+#endif

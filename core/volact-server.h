@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * The client listener of volactd (docs/protocol.md): accepts TCP connections
+ * on every configured address (or the sockets systemd passes), frames and
+ * decodes requests, counts them in the record store, signs the responses and
+ * sends each one only after its record is committed.
+ *
+ * All I/O is non-blocking and runs in the thread-default main context of the
+ * thread that calls volact_server_start(), through one epoll set watched by
+ * one GSource: no GObject and no GSource per connection, no allocation per
+ * request. Signing happens inline on that thread by default (measured best
+ * on the 2-core reference machine, see bench/README.md);
+ * VOLACT_SERVER_SIGN_THREADS=N in the environment moves it to N worker
+ * threads instead, for measurements on larger machines.
+ */
+#ifndef VOLACT_SERVER_H
+#define VOLACT_SERVER_H
+
+#include <glib.h>
+
+#include "volact-host.h"
+#include "volact-records.h"
+
+G_BEGIN_DECLS
+
+typedef struct _VolactServer VolactServer;
+
+/** Counters since start (read in the server's thread). */
+typedef struct {
+  guint connections;        /* open now */
+  guint pending;            /* responses waiting for their record's commit */
+  guint64 accepted;         /* connections accepted and served */
+  guint64 refused;          /* connections closed at once: max-connections reached */
+  guint64 requests;         /* requests decoded */
+  guint64 signed_responses; /* signed responses sent */
+  guint64 error_responses;  /* error responses sent */
+  guint64 malformed;        /* connections closed for bad input */
+  guint64 timeouts;         /* connections closed as slow or idle */
+} VolactServerStats;
+
+/**
+ * Starts listening on volact_host_port(HOST) at every address of the
+ * configuration's `listen` key ("::" is IPv6-only, so "0.0.0.0;::" binds
+ * both), or, under systemd socket activation (LISTEN_PID is this process),
+ * on the passed sockets, which must be listening TCP sockets. Registers for
+ * RECORDS' commit notifications. Errors: CONFIG (bad address or passed
+ * socket), FAILED (socket or bind failure, naming the address and port).
+ */
+VolactServer *volact_server_start (VolactHost *host, VolactRecords *records, GError **error);
+
+/** Closes every connection and listener; responses still waiting for a commit are dropped. */
+void volact_server_stop (VolactServer *server);
+
+/** The port bound (the real one when the configuration asked for port 0). */
+guint volact_server_port (VolactServer *server);
+
+/** Fills OUT with the counters. */
+void volact_server_get_stats (VolactServer *server, VolactServerStats *out);
+
+G_END_DECLS
+
+#endif

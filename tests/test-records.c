@@ -1,0 +1,900 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Client records: counting, expiry, durability, commit reports, duplicates, events, size cap. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
+#include "testutil.h"
+#include "volact-error.h"
+#include "volact-records.h"
+
+#define DAY 86400
+#define POOL "reference-pool"
+#define CLIENT_MIN 25
+#define SERVER_MIN 5
+
+typedef struct {
+  char *dir;
+  VolactRecords *records;
+  gint64 t0; /* "now" for the test's visits */
+} Fixture;
+
+static int
+setup (void **state)
+{
+  Fixture *fx = g_new0 (Fixture, 1);
+  g_autoptr (GError) error = NULL;
+
+  fx->dir = test_tmpdir ();
+  fx->records = volact_records_open (fx->dir, 0, &error);
+  if (fx->records == NULL) {
+    print_error ("cannot open the records: %s\n", error->message);
+    return -1;
+  }
+  fx->t0 = g_get_real_time () / G_USEC_PER_SEC;
+  *state = fx;
+  return 0;
+}
+
+static int
+teardown (void **state)
+{
+  Fixture *fx = *state;
+  volact_records_close (fx->records);
+  test_rmtree (fx->dir);
+  g_free (fx->dir);
+  g_free (fx);
+  return 0;
+}
+
+static void
+reopen (Fixture *fx, guint64 cap)
+{
+  g_autoptr (GError) error = NULL;
+
+  volact_records_close (fx->records);
+  fx->records = volact_records_open (fx->dir, cap, &error);
+  if (fx->records == NULL)
+    fail_msg ("cannot reopen: %s", error->message);
+}
+
+/* A distinct CMID for N (and a pattern that is not all zeros). */
+static void
+cmid_for (guint n, guint8 cmid[16])
+{
+  for (int i = 0; i < 16; i++)
+    cmid[i] = (guint8) (0xA5 ^ (i * 17));
+  cmid[12] = (guint8) (n >> 24);
+  cmid[13] = (guint8) (n >> 16);
+  cmid[14] = (guint8) (n >> 8);
+  cmid[15] = (guint8) n;
+}
+
+typedef struct {
+  guint8 cmid[16];
+  char name[64];
+  VolactVisit v;
+} TestVisit;
+
+static VolactVisit *
+visit_init (TestVisit *tv, guint n, gint64 time, guint minimum)
+{
+  cmid_for (n, tv->cmid);
+  g_snprintf (tv->name, sizeof tv->name, "pc%05u.corp.example.com", n);
+  tv->v = (VolactVisit){
+    .time = time,
+    .pool = POOL,
+    .cmid = tv->cmid,
+    .name = tv->name,
+    .edition = minimum == SERVER_MIN ? "server2008-standard" : "vista-enterprise",
+    .address = "192.0.2.10",
+    .virtual_machine = FALSE,
+    .counts = TRUE,
+    .state = 0,
+    .minutes_left = 43200,
+    .retention_days = 30,
+    .minimum_count = minimum,
+  };
+  return &tv->v;
+}
+
+static guint
+count_visit (Fixture *fx, guint n, gint64 time, guint minimum, guint32 *result)
+{
+  TestVisit tv;
+  guint32 res = 1;
+  guint64 ticket = 0;
+  guint count = volact_records_count (fx->records, visit_init (&tv, n, time, minimum), &res,
+                                      &ticket);
+  assert_true (ticket > 0);
+  if (result)
+    *result = res;
+  return count;
+}
+
+static void
+flush (Fixture *fx)
+{
+  assert_true (volact_records_flush (fx->records, 30000));
+}
+
+static GVariant *
+lookup_row (GVariant *rows, const char *key, const char *value)
+{
+  for (gsize i = 0; i < g_variant_n_children (rows); i++) {
+    g_autoptr (GVariant) row = g_variant_get_child_value (rows, i);
+    const char *s = NULL;
+    if (g_variant_lookup (row, key, "&s", &s) && g_strcmp0 (s, value) == 0)
+      return g_steal_pointer (&row);
+  }
+  return NULL;
+}
+
+/* --- counting --- */
+
+/* The seed's example: 3 clients + 2 servers in one pool give 5; the servers activate. */
+static void
+test_seed_example (void **state)
+{
+  Fixture *fx = *state;
+  guint32 result;
+
+  for (guint i = 1; i <= 3; i++) {
+    assert_int_equal (count_visit (fx, i, fx->t0, CLIENT_MIN, &result), i);
+    assert_int_equal (result, (guint32) VOLACT_E_COUNT_INSUFFICIENT);
+  }
+  assert_int_equal (count_visit (fx, 4, fx->t0, SERVER_MIN, &result), 4);
+  assert_int_equal (result, (guint32) VOLACT_E_COUNT_INSUFFICIENT);
+  assert_int_equal (count_visit (fx, 5, fx->t0, SERVER_MIN, &result), 5);
+  assert_int_equal (result, 0);
+  /* Renewals: the servers stay licensed, the clients still wait for 25. */
+  assert_int_equal (count_visit (fx, 4, fx->t0 + 60, SERVER_MIN, &result), 5);
+  assert_int_equal (result, 0);
+  assert_int_equal (count_visit (fx, 1, fx->t0 + 60, CLIENT_MIN, &result), 5);
+  assert_int_equal (result, (guint32) VOLACT_E_COUNT_INSUFFICIENT);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, fx->t0 + 60), 5);
+  assert_int_equal (volact_records_pool_count (fx->records, POOL, 30), 5);
+  assert_int_equal (volact_records_pool_count (fx->records, "other-pool", 30), 0);
+}
+
+static void
+test_repeat_does_not_count (void **state)
+{
+  Fixture *fx = *state;
+
+  for (guint i = 0; i < 50; i++)
+    assert_int_equal (count_visit (fx, 7, fx->t0 + i * 7200, CLIENT_MIN, NULL), 1);
+  assert_int_equal (count_visit (fx, 8, fx->t0 + 50 * 7200, CLIENT_MIN, NULL), 2);
+  assert_int_equal (count_visit (fx, 7, fx->t0 + 51 * 7200, CLIENT_MIN, NULL), 2);
+}
+
+static void
+test_thousand (void **state)
+{
+  Fixture *fx = *state;
+  guint32 result = 1;
+
+  for (guint i = 1; i <= 1000; i++) {
+    assert_int_equal (count_visit (fx, i, fx->t0, CLIENT_MIN, &result), i);
+    assert_int_equal (result, i >= CLIENT_MIN ? 0 : (guint32) VOLACT_E_COUNT_INSUFFICIENT);
+  }
+  for (guint i = 1; i <= 1000; i += 37)
+    assert_int_equal (count_visit (fx, i, fx->t0 + 1, CLIENT_MIN, NULL), 1000);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, fx->t0 + 1), 1000);
+  /* Another pool counts apart, for the same CMIDs. */
+  for (guint i = 1; i <= 10; i++) {
+    TestVisit tv;
+    guint32 r;
+    guint64 ticket;
+    visit_init (&tv, i, fx->t0, SERVER_MIN);
+    tv.v.pool = "office-pool";
+    assert_int_equal (volact_records_count (fx->records, &tv.v, &r, &ticket), i);
+  }
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, fx->t0 + 1), 1000);
+}
+
+/* counts=FALSE (a VM where the policy ignores VMs): recorded, never counted.
+ * Counting follows the latest visit. */
+static void
+test_vm_not_counted (void **state)
+{
+  Fixture *fx = *state;
+  TestVisit tv;
+  guint32 result;
+  guint64 ticket;
+
+  for (guint i = 1; i <= 4; i++)
+    count_visit (fx, i, fx->t0, SERVER_MIN, NULL);
+  visit_init (&tv, 100, fx->t0 + 1, SERVER_MIN);
+  tv.v.virtual_machine = TRUE;
+  tv.v.counts = FALSE;
+  for (int k = 0; k < 3; k++) {
+    assert_int_equal (volact_records_count (fx->records, &tv.v, &result, &ticket), 4);
+    assert_int_equal (result, (guint32) VOLACT_E_COUNT_INSUFFICIENT);
+    assert_true (ticket > 0);
+  }
+  /* A VM where VMs count (counts=TRUE) is counted like any machine. */
+  visit_init (&tv, 101, fx->t0 + 2, SERVER_MIN);
+  tv.v.virtual_machine = TRUE;
+  assert_int_equal (volact_records_count (fx->records, &tv.v, &result, &ticket), 5);
+  assert_int_equal (result, 0);
+  /* A counted CMID that comes back as an ignored VM stops counting... */
+  visit_init (&tv, 1, fx->t0 + 3, SERVER_MIN);
+  tv.v.virtual_machine = TRUE;
+  tv.v.counts = FALSE;
+  assert_int_equal (volact_records_count (fx->records, &tv.v, &result, &ticket), 4);
+  /* ...and counts again as a physical machine; the ignored VM 100 likewise. */
+  assert_int_equal (count_visit (fx, 1, fx->t0 + 4, SERVER_MIN, NULL), 5);
+  assert_int_equal (count_visit (fx, 100, fx->t0 + 5, SERVER_MIN, NULL), 6);
+
+  /* The ignored visits are recorded all the same. */
+  flush (fx);
+  {
+    g_autoptr (GVariant) events = volact_records_events (fx->records, 0, 0);
+    guint uncounted = 0;
+    g_variant_ref_sink (events);
+    for (gsize i = 0; i < g_variant_n_children (events); i++) {
+      g_autoptr (GVariant) row = g_variant_get_child_value (events, i);
+      gboolean counted = TRUE, vm = FALSE;
+      g_variant_lookup (row, "counted", "b", &counted);
+      g_variant_lookup (row, "vm", "b", &vm);
+      if (!counted) {
+        assert_true (vm);
+        uncounted++;
+      }
+    }
+    assert_int_equal (uncounted, 4);
+  }
+}
+
+/* Records live exactly retention_days * 86400 seconds. */
+static void
+test_expiry (void **state)
+{
+  Fixture *fx = *state;
+  gint64 t = fx->t0;
+
+  for (guint i = 1; i <= 10; i++)
+    count_visit (fx, i, t, CLIENT_MIN, NULL);
+  for (guint i = 11; i <= 15; i++)
+    count_visit (fx, i, t + DAY, CLIENT_MIN, NULL);
+  /* Renewed on day 20: lives until day 50. */
+  count_visit (fx, 1, t + 20 * DAY, CLIENT_MIN, NULL);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, t + 30 * DAY - 1), 15);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, t + 30 * DAY), 6);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, t + 31 * DAY - 1), 6);
+  /* A visit 31 days later sees the count drop: only CMID 1 and itself. */
+  assert_int_equal (count_visit (fx, 16, t + 31 * DAY, CLIENT_MIN, NULL), 2);
+  /* An expired CMID comes back as new. */
+  assert_int_equal (count_visit (fx, 2, t + 31 * DAY, CLIENT_MIN, NULL), 3);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, t + 50 * DAY), 2);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, t + 61 * DAY), 0);
+
+  /* Gone from clients.db too, not only from memory. */
+  flush (fx);
+  {
+    g_autoptr (GVariant) clients = g_variant_ref_sink (volact_records_clients (fx->records, FALSE, 0));
+    assert_int_equal (g_variant_n_children (clients), 0);
+  }
+  reopen (fx, 0);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, t + 61 * DAY), 0);
+}
+
+/* A shorter retention (from the pool's policy) applies at once. */
+static void
+test_retention_days (void **state)
+{
+  Fixture *fx = *state;
+  TestVisit tv;
+  guint32 r;
+  guint64 ticket;
+
+  for (guint i = 1; i <= 3; i++) {
+    visit_init (&tv, i, fx->t0, CLIENT_MIN);
+    tv.v.retention_days = 7;
+    volact_records_count (fx->records, &tv.v, &r, &ticket);
+  }
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 7, fx->t0 + 7 * DAY - 1), 3);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 7, fx->t0 + 7 * DAY), 0);
+}
+
+/* Counts, names and flags survive close and reopen exactly. */
+static void
+test_reopen (void **state)
+{
+  Fixture *fx = *state;
+  TestVisit tv;
+  guint32 r;
+  guint64 ticket;
+
+  for (guint i = 1; i <= 300; i++)
+    count_visit (fx, i, fx->t0 - (300 - i), CLIENT_MIN, NULL);
+  for (guint i = 1; i <= 20; i++) {
+    visit_init (&tv, 1000 + i, fx->t0, SERVER_MIN);
+    tv.v.virtual_machine = TRUE;
+    tv.v.counts = FALSE;
+    volact_records_count (fx->records, &tv.v, &r, &ticket);
+  }
+  for (guint i = 1; i <= 40; i++) {
+    visit_init (&tv, i, fx->t0, SERVER_MIN);
+    tv.v.pool = "office-pool";
+    volact_records_count (fx->records, &tv.v, &r, &ticket);
+  }
+  assert_int_equal (volact_records_pool_count (fx->records, POOL, 30), 300);
+
+  reopen (fx, 0);
+  assert_int_equal (volact_records_pool_count (fx->records, POOL, 30), 300);
+  assert_int_equal (volact_records_pool_count (fx->records, "office-pool", 30), 40);
+  /* Known CMIDs stay known, the ignored VMs stay uncounted... */
+  assert_int_equal (count_visit (fx, 150, fx->t0 + 10, CLIENT_MIN, NULL), 300);
+  visit_init (&tv, 1005, fx->t0 + 10, SERVER_MIN);
+  tv.v.virtual_machine = TRUE;
+  tv.v.counts = FALSE;
+  assert_int_equal (volact_records_count (fx->records, &tv.v, &r, &ticket), 300);
+  /* ...and a new one still counts. */
+  assert_int_equal (count_visit (fx, 301, fx->t0 + 10, CLIENT_MIN, NULL), 301);
+
+  /* close commits what is queued: nothing acknowledged is lost. */
+  reopen (fx, 0);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, fx->t0 + 10), 301);
+  assert_int_equal (volact_records_pool_count_at (fx->records, "office-pool", 30, fx->t0 + 10),
+                    40);
+  /* Expiry follows the loaded last-seen times: CMIDs 1..100 (seen at
+   * t0-299..t0-200) go first; 150 was renewed. */
+  assert_int_equal (
+      volact_records_pool_count_at (fx->records, POOL, 30, fx->t0 - 200 + 30 * DAY - 1), 301 - 99);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, fx->t0 - 200 + 30 * DAY),
+                    301 - 100);
+}
+
+/* --- commit reports --- */
+
+typedef struct {
+  guint64 highest;
+  guint calls;
+  guint64 want;
+  GMainLoop *loop;
+} CommitState;
+
+static void
+on_commit (guint64 ticket, gpointer user_data)
+{
+  CommitState *cs = user_data;
+
+  assert_true (ticket > cs->highest); /* reports only grow */
+  cs->highest = ticket;
+  cs->calls++;
+  if (cs->highest >= cs->want)
+    g_main_loop_quit (cs->loop);
+}
+
+static gboolean
+on_timeout (gpointer user_data)
+{
+  CommitState *cs = user_data;
+  g_main_loop_quit (cs->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_on_commit (void **state)
+{
+  Fixture *fx = *state;
+  CommitState cs = { 0 };
+  guint64 last = 0;
+  guint timeout;
+
+  cs.loop = g_main_loop_new (NULL, FALSE);
+  volact_records_on_commit (fx->records, on_commit, &cs);
+  for (guint i = 1; i <= 5000; i++) {
+    TestVisit tv;
+    guint32 r;
+    guint64 ticket = 0;
+    volact_records_count (fx->records, visit_init (&tv, i, fx->t0, CLIENT_MIN), &r, &ticket);
+    assert_true (ticket > last); /* tickets grow with every row */
+    last = ticket;
+  }
+  volact_records_host_event (fx->records, VOLACT_EVENT_RELOAD, "test reload");
+  {
+    VolactRecordsStats st;
+    volact_records_get_stats (fx->records, &st);
+    cs.want = st.last_ticket;
+    assert_true (cs.want > last);
+  }
+  timeout = g_timeout_add_seconds (30, on_timeout, &cs);
+  g_main_loop_run (cs.loop);
+  g_source_remove (timeout);
+  assert_true (cs.highest >= cs.want);
+  assert_true (cs.calls >= 1);
+  {
+    VolactRecordsStats st;
+    volact_records_get_stats (fx->records, &st);
+    assert_true (st.committed_ticket >= cs.want);
+    assert_int_equal (st.queued, 0);
+  }
+  volact_records_on_commit (fx->records, NULL, NULL);
+  g_main_loop_unref (cs.loop);
+}
+
+/* Back-pressure: while the writer cannot write, the queue stops at its
+ * bound with HOST_BUSY and nothing changes; afterwards everything commits. */
+static void
+test_busy (void **state)
+{
+  Fixture *fx = *state;
+  g_autofree char *path = g_build_filename (fx->dir, "clients.db", NULL);
+  sqlite3 *db = NULL;
+  guint accepted = 0, busy = 0, last_count = 0;
+
+  /* Another connection holds the write lock (within the writer's 5 s busy wait). */
+  assert_int_equal (sqlite3_open (path, &db), SQLITE_OK);
+  assert_int_equal (sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+  /* The writer holds one batch (at most 4096 rows) besides the queue. */
+  for (guint i = 1; i <= VOLACT_RECORDS_QUEUE_MAX + 4096 + 10000; i++) {
+    TestVisit tv;
+    guint32 r;
+    guint64 ticket;
+    guint count = volact_records_count (fx->records, visit_init (&tv, i, fx->t0, CLIENT_MIN), &r,
+                                        &ticket);
+    if (r == VOLACT_RECORDS_HOST_BUSY) {
+      assert_int_equal (ticket, 0);
+      assert_int_equal (count, last_count); /* unchanged */
+      busy++;
+    } else {
+      assert_true (ticket > 0);
+      last_count = count;
+      accepted++;
+    }
+  }
+  assert_true (busy >= 10000);
+  assert_true (accepted >= VOLACT_RECORDS_QUEUE_MAX - 10);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, fx->t0), accepted);
+  assert_int_equal (sqlite3_exec (db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close (db);
+  flush (fx);
+  reopen (fx, 0);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, fx->t0), accepted);
+}
+
+/* --- duplicates --- */
+
+typedef struct {
+  GMutex lock;
+  GPtrArray *warnings;
+} LogCapture;
+
+static void
+capture_log (const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer user_data)
+{
+  LogCapture *cap = user_data;
+  g_mutex_lock (&cap->lock);
+  g_ptr_array_add (cap->warnings, g_strdup (message));
+  g_mutex_unlock (&cap->lock);
+}
+
+static guint
+count_warnings (LogCapture *cap, const char *needle)
+{
+  guint n = 0;
+  g_mutex_lock (&cap->lock);
+  for (guint i = 0; i < cap->warnings->len; i++)
+    if (strstr (g_ptr_array_index (cap->warnings, i), needle) != NULL)
+      n++;
+  g_mutex_unlock (&cap->lock);
+  return n;
+}
+
+static void
+test_duplicates (void **state)
+{
+  Fixture *fx = *state;
+  LogCapture cap;
+  TestVisit tv;
+  guint32 r;
+  guint64 ticket;
+  char uuid[37];
+  guint handler;
+
+  g_mutex_init (&cap.lock);
+  cap.warnings = g_ptr_array_new_with_free_func (g_free);
+  handler = g_log_set_handler (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, capture_log, &cap);
+
+  /* CMID 1: a clone of CMID 1's image named "clone-b" (not generalised). */
+  visit_init (&tv, 1, fx->t0, CLIENT_MIN);
+  g_strlcpy (tv.name, "clone-a.corp.example.com", sizeof tv.name);
+  volact_records_count (fx->records, &tv.v, &r, &ticket);
+  /* Same name in another case, or no name: not a duplicate. */
+  g_strlcpy (tv.name, "CLONE-A.corp.example.com", sizeof tv.name);
+  volact_records_count (fx->records, &tv.v, &r, &ticket);
+  g_strlcpy (tv.name, "", sizeof tv.name);
+  volact_records_count (fx->records, &tv.v, &r, &ticket);
+  g_strlcpy (tv.name, "clone-a.corp.example.com", sizeof tv.name);
+  volact_records_count (fx->records, &tv.v, &r, &ticket);
+  flush (fx);
+  {
+    g_autoptr (GVariant) dups = g_variant_ref_sink (volact_records_clients (fx->records, TRUE, 0));
+    assert_int_equal (g_variant_n_children (dups), 0);
+  }
+  g_strlcpy (tv.name, "clone-b.corp.example.com", sizeof tv.name);
+  assert_int_equal (volact_records_count (fx->records, &tv.v, &r, &ticket), 1); /* still one */
+  /* The two clones keep alternating: one warning, not one per renewal. */
+  g_strlcpy (tv.name, "clone-a.corp.example.com", sizeof tv.name);
+  volact_records_count (fx->records, &tv.v, &r, &ticket);
+  g_strlcpy (tv.name, "clone-b.corp.example.com", sizeof tv.name);
+  volact_records_count (fx->records, &tv.v, &r, &ticket);
+  /* Another, unrelated machine. */
+  count_visit (fx, 2, fx->t0, CLIENT_MIN, NULL);
+  flush (fx);
+
+  cmid_for (1, tv.cmid);
+  volact_records_format_cmid (tv.cmid, uuid);
+  {
+    g_autoptr (GVariant) dups = g_variant_ref_sink (volact_records_clients (fx->records, TRUE, 0));
+    g_autoptr (GVariant) row = NULL;
+    const char *name = NULL, *other = NULL;
+    gboolean dup = FALSE;
+    assert_int_equal (g_variant_n_children (dups), 1);
+    row = g_variant_get_child_value (dups, 0);
+    assert_true (g_variant_lookup (row, "cmid", "&s", &name));
+    assert_string_equal (name, uuid);
+    assert_true (g_variant_lookup (row, "name", "&s", &name));
+    assert_true (g_variant_lookup (row, "other_name", "&s", &other));
+    assert_string_equal (name, "clone-b.corp.example.com");
+    assert_string_equal (other, "clone-a.corp.example.com");
+    assert_true (g_variant_lookup (row, "duplicate", "b", &dup) && dup);
+  }
+  {
+    g_autoptr (GVariant) all = g_variant_ref_sink (volact_records_clients (fx->records, FALSE, 0));
+    assert_int_equal (g_variant_n_children (all), 2);
+  }
+  assert_int_equal (count_warnings (&cap, uuid), 1);
+  assert_int_equal (count_warnings (&cap, "clone-a.corp.example.com"), 1);
+  assert_int_equal (count_warnings (&cap, "clone-b.corp.example.com"), 1);
+  /* ...and a host event 1009 names the CMID and both names. */
+  {
+    g_autoptr (GVariant) events = g_variant_ref_sink (volact_records_events (fx->records, 0, 0));
+    guint n = 0;
+    for (gsize i = 0; i < g_variant_n_children (events); i++) {
+      g_autoptr (GVariant) row = g_variant_get_child_value (events, i);
+      guint32 id = 0;
+      const char *msg = NULL;
+      g_variant_lookup (row, "event", "u", &id);
+      if (id != VOLACT_EVENT_DUPLICATE_CMID)
+        continue;
+      n++;
+      assert_true (g_variant_lookup (row, "message", "&s", &msg));
+      assert_non_null (strstr (msg, uuid));
+      assert_non_null (strstr (msg, "clone-a.corp.example.com"));
+      assert_non_null (strstr (msg, "clone-b.corp.example.com"));
+    }
+    assert_int_equal (n, 1);
+  }
+  /* The flag and both names survive a restart; a third name warns again. */
+  reopen (fx, 0);
+  g_strlcpy (tv.name, "clone-c.corp.example.com", sizeof tv.name);
+  volact_records_count (fx->records, &tv.v, &r, &ticket);
+  flush (fx);
+  assert_int_equal (count_warnings (&cap, uuid), 2);
+  {
+    g_autoptr (GVariant) dups = g_variant_ref_sink (volact_records_clients (fx->records, TRUE, 0));
+    g_autoptr (GVariant) row = lookup_row (dups, "cmid", uuid);
+    const char *other = NULL;
+    assert_non_null (row);
+    assert_true (g_variant_lookup (row, "other_name", "&s", &other));
+    assert_string_equal (other, "clone-b.corp.example.com");
+  }
+  g_log_remove_handler (G_LOG_DOMAIN, handler);
+  g_ptr_array_unref (cap.warnings);
+  g_mutex_clear (&cap.lock);
+}
+
+/* --- events --- */
+
+static void
+test_events (void **state)
+{
+  Fixture *fx = *state;
+  TestVisit tv;
+  guint32 r;
+  guint64 ticket;
+  char uuid[37];
+
+  visit_init (&tv, 42, fx->t0, SERVER_MIN);
+  tv.v.address = "2001:db8::42";
+  tv.v.virtual_machine = TRUE;
+  tv.v.state = 2;
+  tv.v.minutes_left = 12345;
+  assert_int_equal (volact_records_count (fx->records, &tv.v, &r, &ticket), 1);
+  /* A refusal before counting: an edition no plugin knows, no pool. */
+  visit_init (&tv, 43, fx->t0, 0);
+  tv.v.pool = NULL;
+  tv.v.edition = "no-such-edition";
+  tv.v.address = "::ffff:198.51.100.7";
+  volact_records_log_refusal (fx->records, &tv.v, (guint32) VOLACT_E_EDITION_UNKNOWN, &ticket);
+  assert_true (ticket > 0);
+  volact_records_host_event (fx->records, VOLACT_EVENT_KEY_INSTALLED, "host key installed");
+  volact_records_host_event (NULL, VOLACT_EVENT_HOST_START, "logged only");
+  flush (fx);
+
+  g_autoptr (GVariant) events = g_variant_ref_sink (volact_records_events (fx->records, 0, 0));
+  assert_int_equal (g_variant_n_children (events), 3);
+  {
+    g_autoptr (GVariant) row = g_variant_get_child_value (events, 0);
+    const char *s;
+    guint32 u;
+    gint64 x;
+    guint64 id;
+    gboolean b;
+    cmid_for (42, tv.cmid);
+    volact_records_format_cmid (tv.cmid, uuid);
+    assert_true (g_variant_lookup (row, "id", "t", &id));
+    assert_true (g_variant_lookup (row, "time", "x", &x) && x == fx->t0);
+    assert_true (g_variant_lookup (row, "event", "u", &u) && u == 12290);
+    assert_true (g_variant_lookup (row, "address", "&s", &s));
+    assert_string_equal (s, "2001:db8::42");
+    assert_true (g_variant_lookup (row, "cmid", "&s", &s));
+    assert_string_equal (s, uuid);
+    assert_true (g_variant_lookup (row, "name", "&s", &s));
+    assert_string_equal (s, "pc00042.corp.example.com");
+    assert_true (g_variant_lookup (row, "edition", "&s", &s));
+    assert_string_equal (s, "server2008-standard");
+    assert_true (g_variant_lookup (row, "pool", "&s", &s));
+    assert_string_equal (s, POOL);
+    assert_true (g_variant_lookup (row, "state", "u", &u) && u == 2);
+    assert_true (g_variant_lookup (row, "minutes_left", "u", &u) && u == 12345);
+    assert_true (g_variant_lookup (row, "vm", "b", &b) && b);
+    assert_true (g_variant_lookup (row, "minimum", "u", &u) && u == SERVER_MIN);
+    assert_true (g_variant_lookup (row, "count", "u", &u) && u == 1);
+    assert_true (g_variant_lookup (row, "result", "u", &u)
+                 && u == (guint32) VOLACT_E_COUNT_INSUFFICIENT);
+    assert_false (g_variant_lookup (row, "message", "&s", &s));
+  }
+  {
+    g_autoptr (GVariant) row = g_variant_get_child_value (events, 1);
+    const char *s;
+    guint32 u;
+    assert_true (g_variant_lookup (row, "address", "&s", &s));
+    assert_string_equal (s, "198.51.100.7");
+    assert_true (g_variant_lookup (row, "edition", "&s", &s));
+    assert_string_equal (s, "no-such-edition");
+    assert_false (g_variant_lookup (row, "pool", "&s", &s));
+    assert_true (g_variant_lookup (row, "result", "u", &u)
+                 && u == (guint32) VOLACT_E_EDITION_UNKNOWN);
+  }
+  {
+    g_autoptr (GVariant) row = g_variant_get_child_value (events, 2);
+    const char *s;
+    guint32 u;
+    assert_true (g_variant_lookup (row, "event", "u", &u) && u == VOLACT_EVENT_KEY_INSTALLED);
+    assert_true (g_variant_lookup (row, "message", "&s", &s));
+    assert_string_equal (s, "host key installed");
+    assert_false (g_variant_lookup (row, "cmid", "&s", &s));
+  }
+  /* since and limit */
+  {
+    g_autoptr (GVariant) later
+        = g_variant_ref_sink (volact_records_events (fx->records, fx->t0 + 100000, 0));
+    g_autoptr (GVariant) one = g_variant_ref_sink (volact_records_events (fx->records, 0, 1));
+    assert_int_equal (g_variant_n_children (later), 0);
+    assert_int_equal (g_variant_n_children (one), 1);
+  }
+}
+
+/* The size cap deletes the oldest events. */
+static void
+test_event_cap (void **state)
+{
+  Fixture *fx = *state;
+  const guint64 cap = 64 * 1024;
+  VolactRecordsStats st;
+  guint64 first_id = 0;
+  gint64 first_time = 0;
+
+  reopen (fx, cap);
+  for (guint i = 1; i <= 5000; i++) {
+    count_visit (fx, i, fx->t0 + i, CLIENT_MIN, NULL);
+    if (i % 500 == 0)
+      flush (fx);
+  }
+  flush (fx);
+  volact_records_get_stats (fx->records, &st);
+  assert_true (st.event_cap_bytes == cap);
+  assert_true ((double) st.events * st.bytes_per_event <= (double) cap);
+  assert_true (st.events > 100);
+
+  g_autoptr (GVariant) events = g_variant_ref_sink (volact_records_events (fx->records, 0, 0));
+  assert_int_equal (g_variant_n_children (events), st.events);
+  {
+    g_autoptr (GVariant) first = g_variant_get_child_value (events, 0);
+    g_autoptr (GVariant) last
+        = g_variant_get_child_value (events, g_variant_n_children (events) - 1);
+    gint64 x = 0;
+    assert_true (g_variant_lookup (first, "id", "t", &first_id));
+    assert_true (g_variant_lookup (first, "time", "x", &first_time));
+    assert_true (first_id > 1);
+    assert_true (first_time > fx->t0 + 1);
+    assert_true (g_variant_lookup (last, "time", "x", &x) && x == fx->t0 + 5000);
+  }
+  /* The counts are untouched by the event cap. */
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, fx->t0 + 5000), 5000);
+}
+
+static void
+test_file_mode (void **state)
+{
+  Fixture *fx = *state;
+  g_autofree char *path = g_build_filename (fx->dir, "clients.db", NULL);
+  g_autofree char *wal = g_build_filename (fx->dir, "clients.db-wal", NULL);
+  struct stat st;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  count_visit (fx, 1, fx->t0, CLIENT_MIN, NULL);
+  flush (fx);
+  assert_int_equal (g_stat (path, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0600);
+  assert_int_equal (g_stat (wal, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0600);
+
+  assert_int_equal (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_int_equal (sqlite3_prepare_v2 (db, "PRAGMA journal_mode", -1, &stmt, NULL), SQLITE_OK);
+  assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
+  assert_string_equal ((const char *) sqlite3_column_text (stmt, 0), "wal");
+  sqlite3_finalize (stmt);
+  assert_int_equal (sqlite3_prepare_v2 (db, "PRAGMA user_version", -1, &stmt, NULL), SQLITE_OK);
+  assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
+  assert_int_equal (sqlite3_column_int (stmt, 0), 1);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+
+  /* An existing, too open file is made private again. */
+  volact_records_close (fx->records);
+  fx->records = NULL;
+  assert_int_equal (g_chmod (path, 0644), 0);
+  reopen (fx, 0);
+  assert_int_equal (g_stat (path, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0600);
+}
+
+/* Child mode (test_kill9): counts CMIDs 1, 2, ... and prints how many are
+ * acknowledged (committed) after each flush, until it is killed. */
+static int
+child_writer (const char *dir)
+{
+  g_autoptr (GError) error = NULL;
+  VolactRecords *records = volact_records_open (dir, 0, &error);
+  gint64 t0 = g_get_real_time () / G_USEC_PER_SEC;
+
+  if (records == NULL) {
+    fprintf (stderr, "child: %s\n", error->message);
+    return 1;
+  }
+  for (guint i = 1;; i++) {
+    TestVisit tv;
+    guint32 r;
+    guint64 ticket;
+    volact_records_count (records, visit_init (&tv, i, t0, CLIENT_MIN), &r, &ticket);
+    if (i % 100 == 0 && volact_records_flush (records, 30000)) {
+      printf ("%u\n", i);
+      fflush (stdout);
+    }
+  }
+}
+
+/* An acknowledged record survives kill -9 of the process. */
+static void
+test_kill9 (void **state)
+{
+  g_autofree char *dir = test_tmpdir ();
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autoptr (GError) error = NULL;
+  const char *argv[] = { self, "--child-writer", dir, NULL };
+  GPid pid;
+  int out = -1, status;
+  guint acked = 0;
+  FILE *f;
+  char line[64];
+  VolactRecords *records;
+
+  assert_non_null (self);
+  assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                         NULL, NULL, &pid, NULL, &out, NULL, &error));
+  f = fdopen (out, "r");
+  while (acked < 3000 && fgets (line, sizeof line, f) != NULL)
+    acked = (guint) g_ascii_strtoull (line, NULL, 10);
+  kill (pid, SIGKILL);
+  waitpid (pid, &status, 0);
+  g_spawn_close_pid (pid);
+  fclose (f);
+  assert_true (acked >= 3000);
+  assert_true (WIFSIGNALED (status));
+
+  records = volact_records_open (dir, 0, &error);
+  assert_non_null (records);
+  assert_true (volact_records_pool_count (records, POOL, 30) >= acked);
+  volact_records_close (records);
+  test_rmtree (dir);
+}
+
+static void
+test_open_errors (void **state)
+{
+  g_autofree char *dir = test_tmpdir ();
+  g_autofree char *file = g_build_filename (dir, "file", NULL);
+  g_autofree char *db = g_build_filename (dir, "clients.db", NULL);
+  g_autoptr (GError) error = NULL;
+  sqlite3 *sq = NULL;
+
+  test_write_file (file, "x", 1);
+  assert_null (volact_records_open (file, 0, &error));
+  assert_true (g_error_matches (error, VOLACT_ERROR, VOLACT_E_IO));
+  g_clear_error (&error);
+
+  /* A database from a newer volact is refused, not rewritten. */
+  assert_int_equal (sqlite3_open (db, &sq), SQLITE_OK);
+  assert_int_equal (sqlite3_exec (sq, "PRAGMA user_version = 9", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close (sq);
+  assert_null (volact_records_open (dir, 0, &error));
+  assert_true (g_error_matches (error, VOLACT_ERROR, VOLACT_E_IO));
+  assert_non_null (strstr (error->message, "newer"));
+  test_rmtree (dir);
+}
+
+static void
+test_cmid_text (void **state)
+{
+  guint8 cmid[16], back[16];
+  char text[37];
+
+  for (int i = 0; i < 16; i++)
+    cmid[i] = (guint8) (i * 16 + i);
+  volact_records_format_cmid (cmid, text);
+  assert_string_equal (text, "00112233-4455-6677-8899-aabbccddeeff");
+  assert_true (volact_records_parse_cmid (text, back));
+  assert_memory_equal (cmid, back, 16);
+  assert_true (volact_records_parse_cmid ("{00112233-4455-6677-8899-AABBCCDDEEFF}", back));
+  assert_memory_equal (cmid, back, 16);
+  assert_true (volact_records_parse_cmid ("00112233445566778899aabbccddeeff", back));
+  assert_false (volact_records_parse_cmid ("00112233-4455-6677-8899-aabbccddeef", back));
+  assert_false (volact_records_parse_cmid ("{00112233-4455-6677-8899-aabbccddeeff", back));
+  assert_false (volact_records_parse_cmid ("00112233-4455-6677-8899-aabbccddeeffx", back));
+}
+
+int
+main (int argc, char **argv)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown (test_seed_example, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_repeat_does_not_count, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_thousand, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_vm_not_counted, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_expiry, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_retention_days, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_reopen, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_on_commit, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_busy, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_duplicates, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_events, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_event_cap, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_file_mode, setup, teardown),
+    cmocka_unit_test (test_kill9),
+    cmocka_unit_test (test_open_errors),
+    cmocka_unit_test (test_cmid_text),
+  };
+  if (argc == 3 && strcmp (argv[1], "--child-writer") == 0)
+    return child_writer (argv[2]);
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
