@@ -254,19 +254,6 @@ read_bool (Reader *r, const char *group, const char *key)
   return v;
 }
 
-static gboolean
-edition_ok (const char *s)
-{
-  gsize n = strlen (s);
-
-  if (n > VOLACT_PROTO_EDITION_MAX)
-    return FALSE;
-  for (gsize i = 0; i < n; i++)
-    if (!(g_ascii_islower (s[i]) || g_ascii_isdigit (s[i]) || s[i] == '-'))
-      return FALSE;
-  return TRUE;
-}
-
 gboolean
 volact_client_state_load (const char *path, VolactClientState *out, gboolean *not_found,
                           GError **error)
@@ -322,7 +309,8 @@ volact_client_state_load (const char *path, VolactClientState *out, gboolean *no
   if (host != NULL && strlen (host) >= sizeof s.last_host)
     reader_fail (&r, "last", "host", "too long");
   edition = read_string (&r, "last", "edition", FALSE);
-  if (edition != NULL && !edition_ok (edition))
+  if (edition != NULL && *edition != '\0'
+      && !volact_proto_edition_valid (edition, strlen (edition)))
     reader_fail (&r, "last", "edition", "not an edition id");
   result = read_string (&r, "last", "result", FALSE);
   if (result != NULL && !volact_error_parse_code (result, &s.last_result))

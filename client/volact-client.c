@@ -10,6 +10,7 @@
 #include "volact-client-state.h"
 #include "volact-error.h"
 #include "volact-json.h"
+#include "volact-protocol.h"
 
 #include <locale.h>
 #include <stdio.h>
@@ -127,29 +128,16 @@ parse_uint (const char *text, guint64 min, guint64 max, guint64 *out)
   return text != NULL && g_ascii_string_to_unsigned (text, 10, min, max, out, NULL);
 }
 
-/* Edition ids as the protocol allows them: 1..32 of [a-z0-9-]. */
 static gboolean
 edition_valid (const char *e)
 {
-  gsize n = strlen (e);
-
-  if (n < 1 || n > 32)
-    return FALSE;
-  for (gsize i = 0; i < n; i++)
-    if (!(g_ascii_islower (e[i]) || g_ascii_isdigit (e[i]) || e[i] == '-'))
-      return FALSE;
-  return TRUE;
+  return volact_proto_edition_valid (e, strlen (e));
 }
 
 static gboolean
 name_valid (const char *n)
 {
-  if (strlen (n) > 63)
-    return FALSE;
-  for (const char *p = n; *p; p++)
-    if ((guchar) *p < 0x20 || (guchar) *p > 0x7e)
-      return FALSE;
-  return TRUE;
+  return volact_proto_name_valid (n, strlen (n));
 }
 
 static gboolean

@@ -12,7 +12,7 @@ volact_admin_write (GOutputStream *out, GVariant *v, GCancellable *cancellable, 
   gsize size = g_variant_get_size (normal);
   guint32 be;
 
-  if (size > VOLACT_ADMIN_MAX_FRAME) {
+  if (size > VOLACT_ADMIN_MAX_REPLY) {
     g_set_error (error, VOLACT_ERROR, VOLACT_E_TOO_LARGE, "message of %zu bytes is too large",
                  size);
     return FALSE;
@@ -25,8 +25,8 @@ volact_admin_write (GOutputStream *out, GVariant *v, GCancellable *cancellable, 
 }
 
 GVariant *
-volact_admin_read (GInputStream *in, const GVariantType *type, GCancellable *cancellable,
-                   GError **error)
+volact_admin_read (GInputStream *in, const GVariantType *type, gsize max,
+                   GCancellable *cancellable, GError **error)
 {
   guint32 be;
   gsize got = 0, size;
@@ -42,9 +42,9 @@ volact_admin_read (GInputStream *in, const GVariantType *type, GCancellable *can
     return NULL;
   }
   size = GUINT32_FROM_BE (be);
-  if (size > VOLACT_ADMIN_MAX_FRAME) {
+  if (size > max) {
     g_set_error (error, VOLACT_ERROR, VOLACT_E_TOO_LARGE,
-                 "frame of %zu bytes is over the %u byte limit", size, VOLACT_ADMIN_MAX_FRAME);
+                 "frame of %zu bytes is over the %zu byte limit", size, max);
     return NULL;
   }
   data = g_malloc (size ? size : 1);

@@ -3,7 +3,7 @@
  * Framing on the administration socket between volactctl and volactd.
  *
  * A frame is a 4-byte big-endian length followed by a serialised GVariant in
- * normal form, at most VOLACT_ADMIN_MAX_FRAME bytes. A request is "(sas)":
+ * normal form, at most VOLACT_ADMIN_MAX_REQUEST or _MAX_REPLY bytes. A request is "(sas)":
  * command and arguments; a reply is "a{sv}" holding at least "code" (u, 0 on
  * success) and "message" (s), plus the command's fields.
  */
@@ -14,15 +14,21 @@
 
 G_BEGIN_DECLS
 
-#define VOLACT_ADMIN_MAX_FRAME (256u * 1024u)
+/* Requests come from peers and stay small; replies (client lists, event
+ * exports) come from the daemon and may be large. */
+#define VOLACT_ADMIN_MAX_REQUEST (64u * 1024u)
+#define VOLACT_ADMIN_MAX_REPLY (512u * 1024u * 1024u)
 #define VOLACT_ADMIN_REQUEST_TYPE ((const GVariantType *) "(sas)")
 #define VOLACT_ADMIN_REPLY_TYPE G_VARIANT_TYPE_VARDICT
 
 /** Writes V as one frame. */
 gboolean volact_admin_write (GOutputStream *out, GVariant *v, GCancellable *cancellable,
                              GError **error);
-/** Reads one frame of TYPE; a clean end of stream before the frame gives NULL without error. */
-GVariant *volact_admin_read (GInputStream *in, const GVariantType *type,
+/**
+ * Reads one frame of TYPE of at most MAX bytes; a clean end of stream before
+ * the frame gives NULL without error.
+ */
+GVariant *volact_admin_read (GInputStream *in, const GVariantType *type, gsize max,
                              GCancellable *cancellable, GError **error);
 
 /** A reply a{sv} with "code" and "message" set, for the caller to add fields to. */

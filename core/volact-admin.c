@@ -109,7 +109,8 @@ on_run (GThreadedSocketService *service, GSocketConnection *conn, GObject *sourc
     return TRUE;
   }
   for (;;) {
-    g_autoptr (GVariant) request = volact_admin_read (in, VOLACT_ADMIN_REQUEST_TYPE, NULL, &error);
+    g_autoptr (GVariant) request = volact_admin_read (in, VOLACT_ADMIN_REQUEST_TYPE, VOLACT_ADMIN_MAX_REQUEST, NULL,
+                                                         &error);
     g_autoptr (GVariant) reply = NULL;
     if (request == NULL) {
       if (error != NULL)
@@ -117,8 +118,11 @@ on_run (GThreadedSocketService *service, GSocketConnection *conn, GObject *sourc
       break;
     }
     reply = g_variant_ref_sink (dispatch (admin, request));
-    if (!volact_admin_write (out, reply, NULL, &error))
+    if (!volact_admin_write (out, reply, NULL, &error)) {
+      g_warning ("administration reply to %s failed: %s", g_variant_get_type_string (request),
+                 error->message);
       break;
+    }
   }
   return TRUE;
 }

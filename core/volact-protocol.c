@@ -95,11 +95,8 @@ edition_problem (const char *edition, gsize len)
 {
   if (len < 1 || len > VOLACT_PROTO_EDITION_MAX)
     return "the edition id must be 1 to 32 characters";
-  for (gsize i = 0; i < len; i++) {
-    char c = edition[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-      return "the edition id may hold only a-z, 0-9 and '-'";
-  }
+  if (!volact_proto_edition_valid (edition, len))
+    return "the edition id may hold only a-z, 0-9 and '-'";
   return NULL;
 }
 
@@ -109,9 +106,8 @@ name_problem (const char *name, gsize len)
 {
   if (len > VOLACT_PROTO_NAME_MAX)
     return "the machine name must be at most 63 characters";
-  for (gsize i = 0; i < len; i++)
-    if ((guchar) name[i] < 0x20 || (guchar) name[i] > 0x7e)
-      return "the machine name may hold only printable ASCII characters";
+  if (!volact_proto_name_valid (name, len))
+    return "the machine name may hold only printable ASCII characters";
   return NULL;
 }
 
@@ -338,9 +334,10 @@ sign_context (EVP_PKEY *key, GError **error)
 
   if (c == NULL) {
     c = g_new0 (SignCache, 1);
-    c->work = EVP_MD_CTX_new ();
     g_private_set (&sign_cache_key, c);
   }
+  if (c->work == NULL)
+    c->work = EVP_MD_CTX_new ();
   if (c->key != key) {
     EVP_MD_CTX_free (c->template);
     EVP_PKEY_free (c->key);
@@ -453,9 +450,10 @@ struct _VolactResponseVerifier {
 VolactResponseVerifier *
 volact_response_verifier_new (EVP_PKEY *authority)
 {
-  VolactResponseVerifier *v = g_new0 (VolactResponseVerifier, 1);
+  VolactResponseVerifier *v;
 
   g_return_val_if_fail (authority != NULL, NULL);
+  v = g_new0 (VolactResponseVerifier, 1);
   EVP_PKEY_up_ref (authority);
   v->authority = authority;
   v->md = EVP_MD_CTX_new ();

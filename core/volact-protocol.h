@@ -46,8 +46,8 @@ typedef struct {
   guint8 nonce[VOLACT_PROTO_NONCE_SIZE];
   guint8 cmid[VOLACT_PROTO_CMID_SIZE];
   gboolean virtual_machine;
-  guint8 state;          /* VolactLicenseState */
-  guint32 minutes_left;  /* in that state, 0 if it does not expire */
+  guint8 state;         /* VolactLicenseState */
+  guint32 minutes_left; /* in that state, 0 if it does not expire */
   char edition[VOLACT_PROTO_EDITION_MAX + 1];
   char name[VOLACT_PROTO_NAME_MAX + 1]; /* may be empty */
 } VolactRequest;
@@ -65,16 +65,41 @@ typedef struct {
   guint8 signature[64];
 } VolactResponse;
 
+/** TRUE if the LEN bytes of EDITION are an edition id: 1..32 of [a-z0-9-]. */
+static inline gboolean
+volact_proto_edition_valid (const char *edition, gsize len)
+{
+  if (len < 1 || len > VOLACT_PROTO_EDITION_MAX)
+    return FALSE;
+  for (gsize i = 0; i < len; i++) {
+    char c = edition[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/** TRUE if the LEN bytes of NAME are a machine name: 0..63 printable ASCII (0x20..0x7E). */
+static inline gboolean
+volact_proto_name_valid (const char *name, gsize len)
+{
+  if (len > VOLACT_PROTO_NAME_MAX)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if ((guchar) name[i] < 0x20 || (guchar) name[i] > 0x7e)
+      return FALSE;
+  return TRUE;
+}
+
 /** Reads the 8-byte header: type and total length (checked against the type's limits). */
-gboolean volact_proto_peek (const guint8 *data, gsize len, VolactMessageType *type,
-                            gsize *total, GError **error);
+gboolean volact_proto_peek (const guint8 *data, gsize len, VolactMessageType *type, gsize *total,
+                            GError **error);
 
 /** Encodes REQ into OUT; returns its length (49..143), 0 if a field is out of range. */
 gsize volact_request_encode (const VolactRequest *req, guint8 out[VOLACT_PROTO_REQUEST_MAX],
                              GError **error);
 /** Decodes and validates a whole request message (REQUEST_MALFORMED on any bad field). */
-gboolean volact_request_decode (const guint8 *data, gsize len, VolactRequest *out,
-                                GError **error);
+gboolean volact_request_decode (const guint8 *data, gsize len, VolactRequest *out, GError **error);
 
 /**
  * Fills RESP->signature with HOST_KEY's signature over the encoded response

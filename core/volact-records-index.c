@@ -67,6 +67,12 @@ slots_alloc (gsize capacity)
                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED)
     g_error ("volact records: cannot allocate %" G_GSIZE_FORMAT " index slots", capacity);
+#ifdef MADV_HUGEPAGE
+  /* Every lookup lands on a random page: huge pages save a TLB miss each.
+   * The table is all touched anyway, so this costs no memory. */
+  if (capacity * sizeof (VolactIndexEntry) >= 4u * 1024 * 1024)
+    madvise (p, capacity * sizeof (VolactIndexEntry), MADV_HUGEPAGE);
+#endif
   return p;
 }
 

@@ -18,6 +18,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,6 +55,8 @@
 #define RETRY_MIN_MS 50
 #define RETRY_MAX_MS 2000
 #define CLOSE_RETRIES 3
+/* Give freed row memory back to the system after a backlog this large. */
+#define TRIM_AFTER_ROWS 16384
 
 /* clients.flags */
 enum { CLIENT_COUNTED = 1, CLIENT_VM = 2, CLIENT_DUPLICATE = 4 };
@@ -119,7 +124,8 @@ struct _VolactRecords {
   GPtrArray *editions;   /* char*, index = edition id, [0] = NULL */
   GHashTable *edition_ids;
   Row *head, *tail;
-  guint queued;
+  guint pending;      /* rows queued or being written, not yet committed */
+  guint pending_peak; /* highest PENDING since the last malloc_trim */
   guint64 last_ticket;
   guint64 committed_ticket;
   gboolean stopping;
@@ -339,26 +345,34 @@ volact_records_parse_cmid (const char *text, guint8 out[16])
   return TRUE;
 }
 
-/* Valid UTF-8 of at most MAX bytes (cut at a character boundary). */
-static char *
-clean_text (const char *text, gsize max)
+/* TEXT as valid UTF-8 of at most MAX bytes (cut at a character boundary):
+ * TEXT itself when it already is, else a copy left in *OWNED. */
+static const char *
+clean_text (const char *text, gsize max, char **owned)
 {
-  g_autofree char *valid = NULL;
   const char *end;
   gsize len;
 
+  *owned = NULL;
   if (text == NULL)
-    return g_strdup ("");
+    return "";
   len = strlen (text);
-  if (!g_utf8_validate_len (text, len, NULL))
-    text = valid = g_utf8_make_valid (text, (gssize) len);
-  len = strlen (text);
+  if (len <= max && g_utf8_validate_len (text, len, NULL))
+    return text;
+  if (!g_utf8_validate_len (text, len, NULL)) {
+    *owned = g_utf8_make_valid (text, (gssize) len);
+    text = *owned;
+    len = strlen (text);
+  }
   if (len <= max)
-    return g_strdup (text);
+    return text;
   end = text + max;
   while (end > text && (*end & 0xC0) == 0x80)
     end--;
-  return g_strndup (text, (gsize) (end - text));
+  text = g_strndup (text, (gsize) (end - text));
+  g_free (*owned);
+  *owned = (char *) text;
+  return text;
 }
 
 /* Stores ADDRESS as 4 or 16 bytes (IPv4-mapped IPv6 as IPv4; a "[v6]:port" or
@@ -439,16 +453,19 @@ row_new (RowKind kind, const char *name, const char *edition, const char *addres
 static Row *
 row_new_visit (RowKind kind, const VolactVisit *visit)
 {
-  g_autofree char *name = clean_text (visit->name, NAME_MAX_BYTES);
-  g_autofree char *edition = clean_text (visit->edition, EDITION_MAX_BYTES);
-  g_autofree char *address_text = NULL;
+  g_autofree char *name_copy = NULL;
+  g_autofree char *edition_copy = NULL;
+  g_autofree char *address_copy = NULL;
+  const char *name = clean_text (visit->name, NAME_MAX_BYTES, &name_copy);
+  const char *edition = clean_text (visit->edition, EDITION_MAX_BYTES, &edition_copy);
+  const char *address_text = NULL;
   guint8 address[16];
   guint8 address_len;
   Row *row;
 
   parse_address (visit->address, address, &address_len);
   if (address_len == 0 && visit->address != NULL && *visit->address != '\0')
-    address_text = clean_text (visit->address, 64);
+    address_text = clean_text (visit->address, 64, &address_copy);
   row = row_new (kind, name, edition, address_text, NULL, 0);
   row->time = visit->time ? visit->time : real_now ();
   row->event = VOLACT_EVENT_CLIENT_REQUEST;
@@ -473,7 +490,8 @@ enqueue_locked (VolactRecords *records, Row *row)
   else
     records->head = row;
   records->tail = row;
-  records->queued++;
+  if (++records->pending > records->pending_peak)
+    records->pending_peak = records->pending;
   /* Only wake the writer when it sleeps: a futex call per row would cost
    * more than the whole count. */
   if (records->writer_waiting) {
@@ -651,7 +669,7 @@ volact_records_count (VolactRecords *records, const VolactVisit *visit, guint32 
   seen = clamp_time (row->time);
 
   g_mutex_lock (&records->lock);
-  if (records->queued >= VOLACT_RECORDS_QUEUE_MAX || records->stopping) {
+  if (records->pending >= VOLACT_RECORDS_QUEUE_MAX || records->stopping) {
     pool = pool_lookup_locked (records, visit->pool);
     count = volact_index_pool_count (records->index, pool);
     g_mutex_unlock (&records->lock);
@@ -730,7 +748,7 @@ volact_records_log_refusal (VolactRecords *records, const VolactVisit *visit, gu
   row = row_new_visit (ROW_REFUSAL, visit);
   row->result = result;
   g_mutex_lock (&records->lock);
-  if (records->queued >= VOLACT_RECORDS_QUEUE_MAX || records->stopping) {
+  if (records->pending >= VOLACT_RECORDS_QUEUE_MAX || records->stopping) {
     g_mutex_unlock (&records->lock);
     g_free (row);
     if (ticket)
@@ -775,7 +793,8 @@ volact_records_pool_count (VolactRecords *records, const char *pool, guint reten
 void
 volact_records_host_event (VolactRecords *records, guint event_id, const char *message)
 {
-  g_autofree char *text = clean_text (message, MESSAGE_MAX_BYTES);
+  g_autofree char *copy = NULL;
+  const char *text = clean_text (message, MESSAGE_MAX_BYTES, &copy);
   GLogLevelFlags level = G_LOG_LEVEL_MESSAGE;
   Row *row;
 
@@ -903,7 +922,7 @@ volact_records_get_stats (VolactRecords *records, VolactRecordsStats *stats)
   g_mutex_lock (&records->lock);
   stats->last_ticket = records->last_ticket;
   stats->committed_ticket = records->committed_ticket;
-  stats->queued = records->queued;
+  stats->queued = records->pending;
   stats->records = volact_index_size (records->index);
   stats->index_bytes = volact_index_memory (records->index);
   stats->events = records->events;
@@ -1107,50 +1126,48 @@ writer_main (gpointer data)
   VolactRecords *records = data;
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   guint64 lost = 0; /* rows given up on at shutdown */
+  Row *chain = NULL; /* taken from the queue, not yet written */
 
   for (;;) {
     Row *batch, *last;
-    guint n = 0, attempts = 0, delay = RETRY_MIN_MS;
-    gboolean ok;
+    guint n, attempts = 0, delay = RETRY_MIN_MS;
+    gboolean ok = FALSE, trim = FALSE;
 
-    g_mutex_lock (&records->lock);
-    for (;;) {
-      gint64 mono = g_get_monotonic_time ();
-      if (mono - records->last_idle_purge >= IDLE_PURGE_SECONDS * G_USEC_PER_SEC) {
-        /* Pools nobody asks about still lose their old records on time. */
-        records->last_idle_purge = mono;
-        purge_all_locked (records, real_now ());
+    if (chain == NULL) {
+      g_mutex_lock (&records->lock);
+      for (;;) {
+        gint64 mono = g_get_monotonic_time ();
+        if (mono - records->last_idle_purge >= IDLE_PURGE_SECONDS * G_USEC_PER_SEC) {
+          /* Pools nobody asks about still lose their old records on time. */
+          records->last_idle_purge = mono;
+          purge_all_locked (records, real_now ());
+        }
+        if (records->head != NULL || records->stopping)
+          break;
+        records->writer_waiting = TRUE;
+        g_cond_wait_until (&records->wake, &records->lock,
+                           records->last_idle_purge + IDLE_PURGE_SECONDS * G_USEC_PER_SEC);
+        records->writer_waiting = FALSE;
       }
-      if (records->head != NULL || records->stopping)
+      if (records->head == NULL) { /* stopping, and everything is written */
+        g_mutex_unlock (&records->lock);
         break;
-      records->writer_waiting = TRUE;
-      g_cond_wait_until (&records->wake, &records->lock,
-                         records->last_idle_purge + IDLE_PURGE_SECONDS * G_USEC_PER_SEC);
-      records->writer_waiting = FALSE;
-    }
-    if (records->head == NULL) { /* stopping, and everything is written */
-      g_mutex_unlock (&records->lock);
-      break;
-    }
-    if (lost > 0) { /* shutting down and the database refuses: drop the rest */
-      lost += records->queued;
-      free_rows (records->head);
+      }
+      /* Everything queued at once: O(1) under the lock, so counting never
+       * waits for the writer. Rows stay "pending" until committed. */
+      chain = records->head;
       records->head = records->tail = NULL;
-      records->queued = 0;
       g_mutex_unlock (&records->lock);
-      break;
     }
-    batch = last = records->head;
+
+    /* One transaction of at most BATCH_MAX rows, in queue order. */
+    batch = last = chain;
     for (n = 1; n < BATCH_MAX && last->next != NULL; n++)
       last = last->next;
-    records->head = last->next;
-    if (records->head == NULL)
-      records->tail = NULL;
+    chain = last->next;
     last->next = NULL;
-    records->queued -= n;
-    g_mutex_unlock (&records->lock);
 
-    for (;;) {
+    while (lost == 0) {
       g_autoptr (GError) error = NULL;
       gboolean stopping;
 
@@ -1165,13 +1182,13 @@ writer_main (gpointer data)
       if (attempts == 1 || attempts % 100 == 0)
         g_warning ("volact records: %s; retrying (attempt %u, %u rows waiting)", error->message,
                    attempts, n);
-      if (stopping && attempts >= CLOSE_RETRIES) {
-        lost += n;
+      if (stopping && attempts >= CLOSE_RETRIES)
         break;
-      }
       g_usleep ((gulong) delay * 1000);
       delay = MIN (delay * 2, RETRY_MAX_MS);
     }
+    if (!ok)
+      lost += n; /* only at shutdown: later rows are dropped too */
     if (ok && attempts > 0)
       g_message ("volact records: writing to %s again", records->path);
     for (guint i = 0; i < warnings->len; i++)
@@ -1180,16 +1197,29 @@ writer_main (gpointer data)
     g_ptr_array_set_size (warnings, 0);
 
     g_mutex_lock (&records->lock);
+    records->pending -= n;
     if (ok) {
       records->committed_ticket = last->ticket;
       records->writer_failing = FALSE;
       records->events = records->w_events;
       schedule_report_locked (records);
     }
+    if (records->pending == 0 && records->pending_peak >= TRIM_AFTER_ROWS) {
+      records->pending_peak = 0;
+      trim = TRUE;
+    }
     if (records->flush_waiters)
       g_cond_broadcast (&records->committed);
     g_mutex_unlock (&records->lock);
     free_rows (batch);
+#ifdef __GLIBC__
+    /* A drained backlog leaves its rows' memory in malloc's free lists;
+     * give the pages back so RSS follows the steady state. */
+    if (trim)
+      malloc_trim (0);
+#else
+    (void) trim;
+#endif
   }
   if (lost > 0)
     g_warning ("volact records: shutting down; %" G_GUINT64_FORMAT " rows were not written to %s",

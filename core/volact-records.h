@@ -96,7 +96,7 @@ GVariant *volact_records_events (VolactRecords *records, gint64 since, guint lim
  * means durable. If the commit fails (disk full...), the writer logs it and
  * retries the same rows with back-off; nothing is acknowledged meanwhile.
  *
- * Back-pressure: when VOLACT_RECORDS_QUEUE_MAX rows wait for the writer,
+ * Back-pressure: when VOLACT_RECORDS_QUEUE_MAX rows are not yet committed,
  * volact_records_count does not block and changes nothing: *RESULT is
  * VOLACT_RECORDS_HOST_BUSY, *TICKET 0, and the return value is the pool's
  * current count; the server sends HOST_BUSY as an error response.
@@ -111,7 +111,7 @@ GVariant *volact_records_events (VolactRecords *records, gint64 since, guint lim
 
 /** The server's "retry later" code (docs/protocol.md, HOST_BUSY). */
 #define VOLACT_RECORDS_HOST_BUSY 0xC0AC0506u
-/** Rows that may wait for the writer before volact_records_count says HOST_BUSY. */
+/** Uncommitted rows at which volact_records_count says HOST_BUSY (about 15 MB). */
 #define VOLACT_RECORDS_QUEUE_MAX 100000
 /** event_cap_bytes 0 means this. */
 #define VOLACT_RECORDS_DEFAULT_EVENT_CAP (64u * 1024u * 1024u)
@@ -145,7 +145,7 @@ guint volact_records_pool_count_at (VolactRecords *records, const char *pool,
 typedef struct {
   guint64 last_ticket;      /* last ticket handed out */
   guint64 committed_ticket; /* everything up to it is durable */
-  guint queued;             /* rows waiting for the writer */
+  guint queued;             /* rows not yet committed (queued or being written) */
   gsize records;            /* (pool, CMID) records in the index */
   gsize index_bytes;        /* memory of the index table */
   guint64 events;           /* rows in the events table (writer's view) */

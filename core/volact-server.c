@@ -451,7 +451,7 @@ sign_job (gpointer data, gpointer user_data)
   if (wake) {
     guint64 one = 1;
     if (write (s->wake.fd, &one, sizeof one) < 0) {
-      /* The counter is only ever 1 or 2 short of overflow never: nothing to do. */
+      /* Only an overflowing counter fails, and the main thread resets it each time. */
     }
   }
 }
@@ -539,6 +539,12 @@ conn_answer (VolactServer *s, Conn *c, const VolactRequest *req, const guint8 *m
       volact_records_log_refusal (s->records, &visit, result, &ticket);
     } else {
       count = volact_records_count (s->records, &visit, &result, &ticket);
+      if (result == VOLACT_RECORDS_HOST_BUSY) {
+        /* The writer is far behind: nothing was counted; the client retries later. */
+        volact_serving_state_unref (st);
+        conn_send_error (s, c, req->nonce, (guint32) VOLACT_E_HOST_BUSY, FALSE);
+        return;
+      }
     }
   }
 

@@ -8,83 +8,38 @@
 # set with sai/sri reach the client and drive its schedule; a host whose
 # certificate comes from another authority is rejected.
 set -euo pipefail
+. "$top_srcdir/tests/lib.sh"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/volact-serving.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-volactd="$top_builddir/core/volactd/volactd"
-volactctl="$top_builddir/tools/volactctl"
-authority="$top_builddir/tools/volact-authority"
-client="$top_builddir/client/volact-client"
 faketime_lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1 || true)
 [ -n "$faketime_lib" ] || fail "libfaketime is not installed (apt-get install faketime)"
 
-"$authority" --dir "$work/authority" init > /dev/null
+start_authority "$work/authority"
 key=$("$authority" --dir "$work/authority" issue-key --group 24)
 cat "$top_srcdir/licenses/reference-authority.pem" "$work/authority/authority.pem" > "$work/trust.pem"
-
-# host DIR TRUST [env...]: starts volactd on a free port; sets $port and $host_pid.
-start_host() {
-  local dir=$1 trust=$2; shift 2
-  mkdir -p "$dir"
-  printf 'machine-id=%s\ncpu=c\nmemory=8\nmac=02:00:00:00:00:01\ndisk=d\n' "$dir" > "$dir/fingerprint"
-  for attempt in $(seq 20); do
-    port=$((20000 + RANDOM % 40000))
-    cat > "$dir/volactd.conf" <<CONF
-[host]
-plugin-dir = $top_builddir/plugins
-license-dir = $top_srcdir/licenses
-trust = $trust
-state-dir = $dir/state
-admin-socket = $dir/admin.sock
-listen = 127.0.0.1
-port = $port
-authority-url = ${authority_url:-}
-CONF
-    env VOLACT_TEST_FINGERPRINT_FILE="$dir/fingerprint" "$@" \
-      "$volactd" --config "$dir/volactd.conf" --foreground >> "$dir/volactd.log" 2>&1 &
-    host_pid=$!
-    for _ in $(seq 100); do
-      [ -S "$dir/admin.sock" ] && kill -0 "$host_pid" 2>/dev/null && { pids+=("$host_pid"); return 0; }
-      kill -0 "$host_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    wait "$host_pid" 2>/dev/null || true
-    grep -q "in use" "$dir/volactd.log" || { cat "$dir/volactd.log" >&2; fail "volactd did not start"; }
-  done
-  fail "no free port found"
-}
-stop_host() { kill "$host_pid"; wait "$host_pid" || fail "volactd did not stop cleanly"; }
+saved_url=$authority_url
+authority_url=
 ctl() { "$volactctl" --socket "$work/host/admin.sock" "$@"; }
 
 n=0
-# activate EDITION [CMID]: one client machine asks; prints the JSON reply.
+# next_cmid: a new distinct machine ID in $cmid (not in a subshell, so n really advances).
+next_cmid() { n=$((n + 1)); cmid=$(printf '00000000-0000-4000-8000-%012d' "$n"); }
+# activate EDITION CMID: one client machine asks; prints the JSON reply.
 activate() {
-  local edition=$1 cmid=${2:-}
-  n=$((n + 1))
-  [ -n "$cmid" ] || cmid=$(printf '00000000-0000-4000-8000-%012d' "$n")
+  local edition=$1 cmid=$2
   "$client" --host "127.0.0.1:$port" --trust "$work/authority/authority.pem" --json \
     --state "$work/clients/$cmid.state" activate --edition "$edition" --cmid "$cmid" \
-    --name "pc$n.example.org" || true
+    --name "pc-${cmid: -4}.example.org" || true
 }
 field() { sed -n "s/.*\"$1\": *\"\{0,1\}\([^,\"}]*\)\"\{0,1\}.*/\1/p" | head -1; }
 mkdir -p "$work/clients"
 
 # An unactivated host answers with an error code, not silence.
+mkdir -p "$work/host"
 start_host "$work/host" "$work/trust.pem"
-[ "$(activate win7-enterprise | field result)" = "0xC0AC0402" ] || fail "unactivated host"
+next_cmid
+[ "$(activate win7-enterprise "$cmid" | field result)" = "0xC0AC0402" ] || fail "unactivated host"
 ctl ipk "$key" > /dev/null
-"$authority" --dir "$work/authority" serve --listen 127.0.0.1:0 > "$work/authority.out" 2>/dev/null &
-pids+=($!)
-for _ in $(seq 100); do grep -q '^listening on ' "$work/authority.out" && break; sleep 0.1; done
-authority_url=$(sed -n 's/^listening on //p' "$work/authority.out")
+authority_url=$saved_url
 stop_host
 start_host "$work/host" "$work/trust.pem"
 ctl ato > /dev/null || fail "ato"
@@ -114,14 +69,15 @@ for _ in 1 2 3; do
 done
 
 # 20 more distinct client machines: count 25, clients licensed.
-for i in $(seq 1 20); do out=$(activate win7-professional); done
+for i in $(seq 1 20); do next_cmid; out=$(activate win7-professional "$cmid"); done
 [ "$(echo "$out" | field count)" = "25" ] || fail "count after 25 machines: $out"
 [ "$(echo "$out" | field licensed)" = "true" ] || fail "the 25th client is not licensed: $out"
 [ "$(activate vista-business "$c1" | field licensed)" = "true" ] || fail "the 1st client at 25"
 
 # An edition the key group does not cover is refused with its own code... (group 24 covers all);
 # an unknown edition gets its own code.
-[ "$(activate no-such-edition | field result)" = "0xC0AC0502" ] || fail "unknown edition"
+next_cmid
+[ "$(activate no-such-edition "$cmid" | field result)" = "0xC0AC0502" ] || fail "unknown edition"
 
 # Intervals set with sai/sri reach the client and drive its schedule.
 ctl sai 30 > /dev/null
@@ -153,16 +109,18 @@ out=$(activate vista-business "$c1")
 stop_host
 
 # A host whose certificate comes from another authority is rejected by the client.
-"$authority" --dir "$work/rogue" init > /dev/null
+start_authority "$work/rogue"
 rogue_key=$("$authority" --dir "$work/rogue" issue-key --group 24)
 cat "$top_srcdir/licenses/reference-authority.pem" "$work/rogue/authority.pem" > "$work/rogue-trust.pem"
+mkdir -p "$work/rogue-host"
 start_host "$work/rogue-host" "$work/rogue-trust.pem"
 "$volactctl" --socket "$work/rogue-host/admin.sock" ipk "$rogue_key" > /dev/null
 iid=$("$volactctl" --socket "$work/rogue-host/admin.sock" --json dti \
   | sed -n 's/.*"installation_id": "\([0-9-]*\)".*/\1/p')
 "$volactctl" --socket "$work/rogue-host/admin.sock" atp \
   "$("$authority" --dir "$work/rogue" confirm "$iid")" > /dev/null
-[ "$(activate vista-business | field result)" = "0xC0AC0504" ] || fail "forged certificate accepted"
+next_cmid
+[ "$(activate vista-business "$cmid" | field result)" = "0xC0AC0504" ] || fail "forged certificate accepted"
 stop_host
 
 echo "serving: ok"

@@ -6,7 +6,7 @@
  * (LISTEN_FDS), so the port is free without guessing. A small client built
  * on core/volact-protocol.h checks: NOT_ACTIVATED before activation; two
  * exchanges on one connection; pipelined requests; a half-closed client
- * still answered; unknown editions; oversized, garbage, wrong-version and
+ * still answered; unknown and not covered editions; oversized, garbage, wrong-version and
  * non-request input answered with an error and closed; a slow client that
  * stalls nobody and is closed after 10 s; max-connections.
  */
@@ -629,6 +629,34 @@ test_max_connections (void **state)
   assert_true (served);
 }
 
+/* Last: re-keyed with a client-only key (group 21), the host refuses server editions, signed. */
+static void
+test_not_covered (void **state)
+{
+  g_autofree char *authority = test_buildpath ("tools/volact-authority");
+  g_autofree char *adir = g_build_filename (fx.dir, "authority", NULL);
+  g_autofree char *key = NULL;
+  guint8 req[VOLACT_PROTO_REQUEST_MAX], msg[VOLACT_PROTO_MESSAGE_MAX];
+  gsize req_len;
+  VolactResponse resp;
+  int fd;
+
+  key = run ((const char *[]){ authority, "--dir", adir, "issue-key", "--group", "21", NULL });
+  assert_non_null (key);
+  ctl ("ipk", g_strstrip (key));
+  ctl ("ato", NULL);
+  fd = connect_host ();
+  req_len = make_request ("server2008r2-datacenter", 15, req);
+  send_all (fd, req, req_len);
+  resp = assert_signed_response (msg, recv_message (fd, msg), req, req_len);
+  assert_int_equal (resp.result, (guint32) VOLACT_E_EDITION_NOT_COVERED);
+  req_len = make_request ("win7-professional", 16, req);
+  send_all (fd, req, req_len);
+  resp = assert_signed_response (msg, recv_message (fd, msg), req, req_len);
+  assert_int_equal (resp.result, (guint32) VOLACT_E_COUNT_INSUFFICIENT);
+  close (fd);
+}
+
 int
 main (void)
 {
@@ -639,7 +667,7 @@ main (void)
     cmocka_unit_test (test_oversized),       cmocka_unit_test (test_garbage),
     cmocka_unit_test (test_wrong_version),   cmocka_unit_test (test_not_a_request),
     cmocka_unit_test (test_bad_field),       cmocka_unit_test (test_slow_client),
-    cmocka_unit_test (test_max_connections),
+    cmocka_unit_test (test_max_connections), cmocka_unit_test (test_not_covered),
   };
 
   signal (SIGPIPE, SIG_IGN);

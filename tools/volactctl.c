@@ -323,7 +323,7 @@ call_daemon (const char *socket_path, const VolactCommand *cmd, char **args, GEr
   }
   g_variant_unref (request);
   reply = volact_admin_read (g_io_stream_get_input_stream (G_IO_STREAM (conn)),
-                             VOLACT_ADMIN_REPLY_TYPE, NULL, error);
+                             VOLACT_ADMIN_REPLY_TYPE, VOLACT_ADMIN_MAX_REPLY, NULL, error);
   if (reply == NULL && error && *error == NULL)
     g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "volactd closed the connection without a reply");
   return g_steal_pointer (&reply);

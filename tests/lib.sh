@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Shared by the integration scripts: a temporary folder cleaned on exit, an
+# authority, and hosts on free loopback ports with test-only fingerprints.
+# Source it; it sets $work and defines the functions below.
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/volact-test.XXXXXX")
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+volactd="$top_builddir/core/volactd/volactd"
+volactctl="$top_builddir/tools/volactctl"
+authority="$top_builddir/tools/volact-authority"
+client="$top_builddir/client/volact-client"
+
+# start_authority DIR: init DIR, serve on a free loopback port; sets $authority_url.
+start_authority() {
+  "$authority" --dir "$1" init > /dev/null
+  "$authority" --dir "$1" serve --listen 127.0.0.1:0 > "$1.out" 2> "$1.log" &
+  pids+=($!)
+  for _ in $(seq 100); do grep -q '^listening on ' "$1.out" && break; sleep 0.1; done
+  authority_url=$(sed -n 's/^listening on //p' "$1.out")
+  [ -n "$authority_url" ] || fail "the authority did not start"
+}
+
+# write_fingerprint DIR MACHINE-ID CPU: the test-only hardware fingerprint of a host.
+write_fingerprint() {
+  mkdir -p "$1"
+  printf 'machine-id=%s\ncpu=%s\nmemory=16\nmac=02:00:00:00:00:01\ndisk=%s\n' "$2" "$3" "$1" \
+    > "$1/fingerprint"
+}
+
+# start_host DIR TRUST [ENV=VALUE...]: volactd on a free loopback port, with
+# authority-url=$authority_url; sets $port and $host_pid. Reuses DIR's state.
+start_host() {
+  local dir=$1 trust=$2; shift 2
+  [ -f "$dir/fingerprint" ] || write_fingerprint "$dir" "machine-$dir" cpu
+  for _ in $(seq 20); do
+    port=$((20000 + RANDOM % 40000))
+    cat > "$dir/volactd.conf" <<CONF
+[host]
+plugin-dir = $top_builddir/plugins
+license-dir = $top_srcdir/licenses
+trust = $trust
+state-dir = $dir/state
+admin-socket = $dir/admin.sock
+listen = 127.0.0.1
+port = $port
+authority-url = ${authority_url:-}
+CONF
+    rm -f "$dir/admin.sock"
+    env VOLACT_TEST_FINGERPRINT_FILE="$dir/fingerprint" "$@" \
+      "$volactd" --config "$dir/volactd.conf" --foreground >> "$dir/volactd.log" 2>&1 &
+    host_pid=$!
+    for _ in $(seq 100); do
+      if [ -S "$dir/admin.sock" ] && kill -0 "$host_pid" 2> /dev/null; then
+        pids+=("$host_pid")
+        return 0
+      fi
+      kill -0 "$host_pid" 2> /dev/null || break
+      sleep 0.1
+    done
+    wait "$host_pid" 2> /dev/null || true
+    grep -q "in use" "$dir/volactd.log" || { cat "$dir/volactd.log" >&2; fail "volactd did not start"; }
+  done
+  fail "no free port found"
+}
+stop_host() { kill "$host_pid"; wait "$host_pid" || fail "volactd did not exit cleanly on SIGTERM"; }
