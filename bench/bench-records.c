@@ -206,6 +206,25 @@ run (const char *base, guint n, guint64 cap, gboolean keep)
   printf ("  RSS before: %ld kB\n", status_kb ("VmRSS:"));
   build = visit_build_ns (MIN (n, 100000), now, seed);
 
+  {
+    /* The hot path alone: another connection holds the write lock so the
+     * writer sleeps in SQLite's busy wait (5 s) while 50,000 rows queue. */
+    g_autofree char *path = g_build_filename (dir, "clients.db", NULL);
+    sqlite3 *lock = NULL;
+    guint m = MIN (n, 50000);
+    guint idle_busy = 0;
+    double ns_idle;
+
+    sqlite3_open (path, &lock);
+    sqlite3_exec (lock, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    ns_idle = run_counts (records, n + 1, n + m, now, seed, &idle_busy);
+    sqlite3_exec (lock, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close (lock);
+    volact_records_flush (records, 600000);
+    printf ("  count, new CMID, writer idle (%u CMIDs): %.0f ns per volact_records_count\n", m,
+            ns_idle / m - build);
+  }
+
   t0 = g_get_monotonic_time ();
   ns_new = run_counts (records, 1, n, now, seed, &busy);
   volact_records_flush (records, 600000);

@@ -79,7 +79,8 @@ CONF
       sleep 0.1
     done
     if kill -0 "$host_pid" 2>/dev/null && [ -S "$dir/admin.sock" ]; then
-      key=$("$authority" --dir "$work/authority" issue-key --group 24 2> /dev/null)
+      key=$("$authority" --dir "$work/authority" issue-key --group 24 2> "$work/issue.log") \
+        || { cat "$work/issue.log" >&2; fail "issue-key failed"; }
       "$volactctl" --socket "$dir/admin.sock" ipk "$key" > /dev/null || fail "ipk on host $n"
       "$volactctl" --socket "$dir/admin.sock" ato > /dev/null || fail "ato on host $n"
       return 0

@@ -497,8 +497,9 @@ volact_index_name_hash (const char *name)
 
   if (name == NULL || *name == '\0')
     return 0;
-  for (const char *c = name; *c; c++) {
-    h ^= (guint8) g_ascii_tolower (*c);
+  for (const guint8 *c = (const guint8 *) name; *c; c++) {
+    guint8 b = (*c >= 'A' && *c <= 'Z') ? (guint8) (*c + ('a' - 'A')) : *c;
+    h ^= b;
     h *= 16777619u;
   }
   return h ? h : 1;
