@@ -85,9 +85,8 @@ guint volact_index_expire (VolactIndex *index, guint pool, guint32 cutoff,
  * volact_index_load_finish sorts them by time and builds the pool lists.
  * Returns FALSE if the entry exists already.
  */
-gboolean volact_index_load_add (VolactIndex *index, guint pool, const guint8 cmid[16],
-                                guint32 seen, guint32 name_hash, guint32 other_hash,
-                                guint8 flags);
+gboolean volact_index_load_add (VolactIndex *index, guint pool, const guint8 cmid[16], guint32 seen,
+                                guint32 name_hash, guint32 other_hash, guint8 flags);
 void volact_index_load_finish (VolactIndex *index);
 
 /** The hash volact stores for a machine name: ASCII case-folded, never 0; 0 for "". */

@@ -45,8 +45,9 @@
 #define NAME_MAX_BYTES 255
 #define EDITION_MAX_BYTES 64
 #define MESSAGE_MAX_BYTES 1024
-/* On-disk bytes per event (row + time index) before one is measured; from
- * bench/bench-records (FQDN names of 20-30 characters, IPv4 addresses). */
+/* On-disk bytes per event (row + time index) until one is measured: the
+ * bench measures 99 with 24-character FQDNs and IPv4 addresses; the margin
+ * covers longer names and IPv6. */
 #define DEFAULT_BYTES_PER_EVENT 110.0
 /* When over the cap, delete down to this share of it so deletes come in
  * batches rather than with every commit. */
@@ -119,9 +120,9 @@ struct _VolactRecords {
   GCond wake;      /* the writer waits for rows */
   GCond committed; /* flushers wait for commits */
   VolactIndex *index;
-  GPtrArray *pools;      /* PoolInfo*, index = pool id, [0] = NULL */
-  GHashTable *pool_ids;  /* name -> GUINT_TO_POINTER (id) */
-  GPtrArray *editions;   /* char*, index = edition id, [0] = NULL */
+  GPtrArray *pools;     /* PoolInfo*, index = pool id, [0] = NULL */
+  GHashTable *pool_ids; /* name -> GUINT_TO_POINTER (id) */
+  GPtrArray *editions;  /* char*, index = edition id, [0] = NULL */
   GHashTable *edition_ids;
   Row *head, *tail;
   guint pending;      /* rows queued or being written, not yet committed */
@@ -132,9 +133,9 @@ struct _VolactRecords {
   gboolean writer_waiting;
   gboolean writer_failing;
   guint flush_waiters;
-  guint64 events;           /* writer's count, copied here after each commit */
-  double bytes_per_event;   /* idem */
-  gint64 last_idle_purge;   /* monotonic µs */
+  guint64 events;         /* writer's count, copied here after each commit */
+  double bytes_per_event; /* idem */
+  gint64 last_idle_purge; /* monotonic µs */
   VolactCommittedFunc commit_func;
   gpointer commit_data;
   GMainContext *commit_context;
@@ -248,8 +249,7 @@ exec_sql (sqlite3 *db, const char *path, const char *sql, GError **error)
   char *msg = NULL;
 
   if (sqlite3_exec (db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "%s: %s", path,
-                 msg ? msg : sqlite3_errmsg (db));
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "%s: %s", path, msg ? msg : sqlite3_errmsg (db));
     sqlite3_free (msg);
     return FALSE;
   }
@@ -415,7 +415,8 @@ format_address (const guint8 *bytes, int len)
 {
   char buf[INET6_ADDRSTRLEN];
 
-  if ((len != 4 && len != 16) || inet_ntop (len == 4 ? AF_INET : AF_INET6, bytes, buf, sizeof buf) == NULL)
+  if ((len != 4 && len != 16)
+      || inet_ntop (len == 4 ? AF_INET : AF_INET6, bytes, buf, sizeof buf) == NULL)
     return NULL;
   return g_strdup (buf);
 }
@@ -967,8 +968,9 @@ insert_event (VolactRecords *records, const Row *row, guint32 event, const char 
   if (client) {
     sqlite3_bind_int (s, 8, row->state);
     sqlite3_bind_int64 (s, 9, row->minutes_left);
-    sqlite3_bind_int (s, 10, ((row->flags & ROW_F_VM) ? EVENT_VM : 0)
-                                 | ((row->flags & ROW_F_COUNTED) ? EVENT_COUNTED : 0));
+    sqlite3_bind_int (s, 10,
+                      ((row->flags & ROW_F_VM) ? EVENT_VM : 0)
+                          | ((row->flags & ROW_F_COUNTED) ? EVENT_COUNTED : 0));
     sqlite3_bind_int64 (s, 11, row->minimum);
     sqlite3_bind_int64 (s, 12, row->count);
     sqlite3_bind_int64 (s, 13, row->result);
@@ -1049,8 +1051,9 @@ write_row (VolactRecords *records, const Row *row, GPtrArray *warnings)
       sqlite3_bind_text (s, 3, row->name, -1, SQLITE_STATIC);
       bind_edition (s, 4, row);
       sqlite3_bind_int64 (s, 5, row->seen);
-      sqlite3_bind_int (s, 6, ((row->flags & ROW_F_COUNTED) ? CLIENT_COUNTED : 0)
-                                  | ((row->flags & ROW_F_VM) ? CLIENT_VM : 0));
+      sqlite3_bind_int (s, 6,
+                        ((row->flags & ROW_F_COUNTED) ? CLIENT_COUNTED : 0)
+                            | ((row->flags & ROW_F_VM) ? CLIENT_VM : 0));
       sqlite3_bind_int (s, 7, row->state);
       sqlite3_bind_int64 (s, 8, row->minutes_left);
       if (!step_done (s))
@@ -1125,13 +1128,14 @@ writer_main (gpointer data)
 {
   VolactRecords *records = data;
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
-  guint64 lost = 0; /* rows given up on at shutdown */
+  guint64 lost = 0;  /* rows given up on at shutdown */
   Row *chain = NULL; /* taken from the queue, not yet written */
 
   for (;;) {
     Row *batch, *last;
     guint n, attempts = 0, delay = RETRY_MIN_MS;
     gboolean ok = FALSE, trim = FALSE;
+    guint64 committed;
 
     if (chain == NULL) {
       g_mutex_lock (&records->lock);
@@ -1196,30 +1200,34 @@ writer_main (gpointer data)
                  VOLACT_EVENT_DUPLICATE_CMID);
     g_ptr_array_set_size (warnings, 0);
 
+    committed = last->ticket;
+    free_rows (batch);
+
     g_mutex_lock (&records->lock);
     records->pending -= n;
-    if (ok) {
-      records->committed_ticket = last->ticket;
-      records->writer_failing = FALSE;
-      records->events = records->w_events;
-      schedule_report_locked (records);
-    }
     if (records->pending == 0 && records->pending_peak >= TRIM_AFTER_ROWS) {
       records->pending_peak = 0;
       trim = TRUE;
     }
+    if (trim) {
+      /* A drained backlog leaves its rows' memory in malloc's free lists;
+       * give the pages back (before reporting, so RSS is settled when a
+       * flush returns). Only after backlogs of TRIM_AFTER_ROWS rows. */
+      g_mutex_unlock (&records->lock);
+#ifdef __GLIBC__
+      malloc_trim (0);
+#endif
+      g_mutex_lock (&records->lock);
+    }
+    if (ok) {
+      records->committed_ticket = committed;
+      records->writer_failing = FALSE;
+      records->events = records->w_events;
+      schedule_report_locked (records);
+    }
     if (records->flush_waiters)
       g_cond_broadcast (&records->committed);
     g_mutex_unlock (&records->lock);
-    free_rows (batch);
-#ifdef __GLIBC__
-    /* A drained backlog leaves its rows' memory in malloc's free lists;
-     * give the pages back so RSS follows the steady state. */
-    if (trim)
-      malloc_trim (0);
-#else
-    (void) trim;
-#endif
   }
   if (lost > 0)
     g_warning ("volact records: shutting down; %" G_GUINT64_FORMAT " rows were not written to %s",
@@ -1395,9 +1403,9 @@ load_clients (VolactRecords *records, GError **error)
   n = sqlite3_column_int64 (count, 0);
   records->index = volact_index_new ((gsize) MAX (n, 0));
 
-  if (!(rows = prepare (records->db, records->path,
-                        "SELECT pool, cmid, name, other_name, last_seen, flags FROM clients",
-                        error)))
+  if (!(rows
+        = prepare (records->db, records->path,
+                   "SELECT pool, cmid, name, other_name, last_seen, flags FROM clients", error)))
     return FALSE;
   while ((rc = sqlite3_step (rows)) == SQLITE_ROW) {
     sqlite3_int64 pool = sqlite3_column_int64 (rows, 0);
@@ -1503,8 +1511,8 @@ static void
 finalize_statements (VolactRecords *records)
 {
   sqlite3_stmt **all[] = {
-    &records->st_begin,   &records->st_commit,  &records->st_rollback, &records->st_pool,
-    &records->st_edition, &records->st_client,  &records->st_event,    &records->st_purge,
+    &records->st_begin,   &records->st_commit,     &records->st_rollback,  &records->st_pool,
+    &records->st_edition, &records->st_client,     &records->st_event,     &records->st_purge,
     &records->st_names,   &records->st_cap_delete, &records->st_q_clients, &records->st_q_events,
   };
   for (gsize i = 0; i < G_N_ELEMENTS (all); i++)

@@ -89,18 +89,20 @@ GVariant *volact_records_events (VolactRecords *records, gint64 since, guint lim
  * the first other name, appears (not on every alternation of two clones).
  *
  * Durability: volact_records_count and volact_records_log_refusal queue the
- * row and return at once; one writer thread commits everything queued in
- * one transaction (at most 4096 rows) with WAL and synchronous=FULL, then
- * reports the highest committed ticket. Tickets grow by one per queued row
- * (pool/edition/purge rows take tickets too), so "ticket <= committed"
- * means durable. If the commit fails (disk full...), the writer logs it and
- * retries the same rows with back-off; nothing is acknowledged meanwhile.
+ * row and return at once; one writer thread takes everything queued and
+ * commits it in transactions of at most 4096 rows with WAL and
+ * synchronous=FULL, reporting the highest committed ticket after each.
+ * Tickets grow by one per queued row (pool/edition/purge rows take tickets
+ * too), so "ticket <= committed" means durable. If the commit fails (disk
+ * full...), the writer logs it and retries the same rows with back-off;
+ * nothing is acknowledged meanwhile.
  *
  * Back-pressure: when VOLACT_RECORDS_QUEUE_MAX rows are not yet committed,
  * volact_records_count does not block and changes nothing: *RESULT is
  * VOLACT_RECORDS_HOST_BUSY, *TICKET 0, and the return value is the pool's
  * current count; the server sends HOST_BUSY as an error response.
  * volact_records_log_refusal then queues nothing (*TICKET 0: answer at once).
+ * Host events are queued even over the bound (they are rare).
  *
  * on_commit: FUNC runs in the thread-default GMainContext of the thread that
  * called volact_records_on_commit (the main context in volactd), from a
@@ -111,7 +113,7 @@ GVariant *volact_records_events (VolactRecords *records, gint64 since, guint lim
 
 /** The server's "retry later" code (docs/protocol.md, HOST_BUSY). */
 #define VOLACT_RECORDS_HOST_BUSY 0xC0AC0506u
-/** Uncommitted rows at which volact_records_count says HOST_BUSY (about 15 MB). */
+/** Uncommitted rows at which volact_records_count says HOST_BUSY (about 17 MB of rows). */
 #define VOLACT_RECORDS_QUEUE_MAX 100000
 /** event_cap_bytes 0 means this. */
 #define VOLACT_RECORDS_DEFAULT_EVENT_CAP (64u * 1024u * 1024u)
@@ -139,8 +141,8 @@ typedef enum {
 gboolean volact_records_flush (VolactRecords *records, guint timeout_ms);
 
 /** volact_records_pool_count with an explicit "now" (unix seconds). */
-guint volact_records_pool_count_at (VolactRecords *records, const char *pool,
-                                    guint retention_days, gint64 now);
+guint volact_records_pool_count_at (VolactRecords *records, const char *pool, guint retention_days,
+                                    gint64 now);
 
 typedef struct {
   guint64 last_ticket;      /* last ticket handed out */
@@ -151,7 +153,7 @@ typedef struct {
   guint64 events;           /* rows in the events table (writer's view) */
   double bytes_per_event;   /* on-disk estimate used for the size cap */
   guint64 event_cap_bytes;
-  gboolean writer_failing;  /* the last commit failed; retrying */
+  gboolean writer_failing; /* the last commit failed; retrying */
 } VolactRecordsStats;
 
 /** A snapshot of the counters above (for `volactctl health`, bench, tests). */

@@ -20,6 +20,7 @@
 #include "testutil.h"
 #include "volact-error.h"
 #include "volact-records.h"
+#include "volact-records-index.h"
 
 #define DAY 86400
 #define POOL "reference-pool"
@@ -117,8 +118,8 @@ count_visit (Fixture *fx, guint n, gint64 time, guint minimum, guint32 *result)
   TestVisit tv;
   guint32 res = 1;
   guint64 ticket = 0;
-  guint count = volact_records_count (fx->records, visit_init (&tv, n, time, minimum), &res,
-                                      &ticket);
+  guint count
+      = volact_records_count (fx->records, visit_init (&tv, n, time, minimum), &res, &ticket);
   assert_true (ticket > 0);
   if (result)
     *result = res;
@@ -286,7 +287,8 @@ test_expiry (void **state)
   /* Gone from clients.db too, not only from memory. */
   flush (fx);
   {
-    g_autoptr (GVariant) clients = g_variant_ref_sink (volact_records_clients (fx->records, FALSE, 0));
+    g_autoptr (GVariant) clients
+        = g_variant_ref_sink (volact_records_clients (fx->records, FALSE, 0));
     assert_int_equal (g_variant_n_children (clients), 0);
   }
   reopen (fx, 0);
@@ -350,8 +352,7 @@ test_reopen (void **state)
   /* close commits what is queued: nothing acknowledged is lost. */
   reopen (fx, 0);
   assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, fx->t0 + 10), 301);
-  assert_int_equal (volact_records_pool_count_at (fx->records, "office-pool", 30, fx->t0 + 10),
-                    40);
+  assert_int_equal (volact_records_pool_count_at (fx->records, "office-pool", 30, fx->t0 + 10), 40);
   /* Expiry follows the loaded last-seen times: CMIDs 1..100 (seen at
    * t0-299..t0-200) go first; 150 was renewed. */
   assert_int_equal (
@@ -447,8 +448,8 @@ test_busy (void **state)
     TestVisit tv;
     guint32 r;
     guint64 ticket;
-    guint count = volact_records_count (fx->records, visit_init (&tv, i, fx->t0, CLIENT_MIN), &r,
-                                        &ticket);
+    guint count
+        = volact_records_count (fx->records, visit_init (&tv, i, fx->t0, CLIENT_MIN), &r, &ticket);
     if (r == VOLACT_RECORDS_HOST_BUSY) {
       assert_int_equal (ticket, 0);
       assert_int_equal (count, last_count); /* unchanged */
@@ -693,6 +694,108 @@ test_events (void **state)
   }
 }
 
+/* Odd input is stored safely: invalid UTF-8, long names, address forms. */
+static void
+test_odd_input (void **state)
+{
+  Fixture *fx = *state;
+  static const struct {
+    const char *given, *shown;
+  } addresses[] = {
+    { "[2001:db8::1]:1688", "2001:db8::1" },
+    { "192.0.2.1:1688", "192.0.2.1" },
+    { "local-socket", "local-socket" },
+    { "", NULL },
+  };
+  char long_name[400];
+  TestVisit tv;
+  guint32 r;
+  guint64 ticket;
+
+  memset (long_name, 'x', sizeof long_name - 1);
+  long_name[sizeof long_name - 1] = '\0';
+  for (gsize i = 0; i < G_N_ELEMENTS (addresses); i++) {
+    visit_init (&tv, (guint) i + 1, fx->t0, CLIENT_MIN);
+    tv.v.address = addresses[i].given;
+    volact_records_count (fx->records, &tv.v, &r, &ticket);
+  }
+  visit_init (&tv, 10, fx->t0, CLIENT_MIN);
+  tv.v.name = "bad\xff\xfename";
+  volact_records_count (fx->records, &tv.v, &r, &ticket);
+  visit_init (&tv, 11, fx->t0, CLIENT_MIN);
+  tv.v.name = long_name;
+  volact_records_count (fx->records, &tv.v, &r, &ticket);
+  flush (fx);
+
+  g_autoptr (GVariant) events = g_variant_ref_sink (volact_records_events (fx->records, 0, 0));
+  assert_int_equal (g_variant_n_children (events), G_N_ELEMENTS (addresses) + 2);
+  for (gsize i = 0; i < G_N_ELEMENTS (addresses); i++) {
+    g_autoptr (GVariant) row = g_variant_get_child_value (events, i);
+    const char *s = NULL;
+    if (addresses[i].shown == NULL) {
+      assert_false (g_variant_lookup (row, "address", "&s", &s));
+    } else {
+      assert_true (g_variant_lookup (row, "address", "&s", &s));
+      assert_string_equal (s, addresses[i].shown);
+    }
+  }
+  {
+    g_autoptr (GVariant) bad = g_variant_get_child_value (events, G_N_ELEMENTS (addresses));
+    g_autoptr (GVariant) lng = g_variant_get_child_value (events, G_N_ELEMENTS (addresses) + 1);
+    const char *s = NULL;
+    assert_true (g_variant_lookup (bad, "name", "&s", &s));
+    assert_true (g_utf8_validate (s, -1, NULL));
+    assert_non_null (strstr (s, "name"));
+    assert_true (g_variant_lookup (lng, "name", "&s", &s));
+    assert_int_equal (strlen (s), 255);
+  }
+}
+
+/* Many records expiring at once; a pool's retention changing on the way. */
+static void
+test_mass_expiry (void **state)
+{
+  Fixture *fx = *state;
+  TestVisit tv;
+  guint32 r;
+  guint64 ticket;
+
+  for (guint i = 1; i <= 3000; i++)
+    count_visit (fx, i, fx->t0, CLIENT_MIN, NULL);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, fx->t0 + 30 * DAY), 0);
+  flush (fx);
+  {
+    g_autoptr (GVariant) clients
+        = g_variant_ref_sink (volact_records_clients (fx->records, FALSE, 0));
+    assert_int_equal (g_variant_n_children (clients), 0);
+  }
+  /* The policy shortens retention to 7 days: the next visit applies it, and
+   * a restart remembers it. */
+  for (guint i = 1; i <= 5; i++)
+    count_visit (fx, i, fx->t0 + 30 * DAY, CLIENT_MIN, NULL);
+  visit_init (&tv, 6, fx->t0 + 36 * DAY, CLIENT_MIN);
+  tv.v.retention_days = 7;
+  assert_int_equal (volact_records_count (fx->records, &tv.v, &r, &ticket), 6);
+  visit_init (&tv, 7, fx->t0 + 37 * DAY, CLIENT_MIN);
+  tv.v.retention_days = 7;
+  assert_int_equal (volact_records_count (fx->records, &tv.v, &r, &ticket), 2);
+  flush (fx);
+  {
+    g_autofree char *path = g_build_filename (fx->dir, "clients.db", NULL);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal (sqlite3_prepare_v2 (db, "SELECT retention_days FROM pools WHERE name = ?1",
+                                          -1, &stmt, NULL),
+                      SQLITE_OK);
+    sqlite3_bind_text (stmt, 1, POOL, -1, SQLITE_STATIC);
+    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
+    assert_int_equal (sqlite3_column_int (stmt, 0), 7);
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
+  }
+}
+
 /* The size cap deletes the oldest events. */
 static void
 test_event_cap (void **state)
@@ -767,6 +870,110 @@ test_file_mode (void **state)
   reopen (fx, 0);
   assert_int_equal (g_stat (path, &st), 0);
   assert_int_equal (st.st_mode & 07777, 0600);
+}
+
+/* The index against a plain model: random inserts, touches, counted flips
+ * and expiries over several pools, with resizes and backward-shift deletes
+ * on the way; expiry from the list head must find exactly the model's set. */
+typedef struct {
+  guint32 seen;
+  gboolean counted;
+} ModelEntry;
+
+static void
+test_index_model (void **state)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (0x766F6C61u);
+  g_autoptr (GHashTable) model
+      = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, g_free);
+  VolactIndex *index = volact_index_new (0);
+  guint32 now = 1000000;
+  const guint n_pools = 3;
+
+  for (guint step = 0; step < 200000; step++) {
+    guint8 key[17];
+    guint pool = 1 + (guint) g_rand_int_range (rand, 0, n_pools);
+    guint id = (guint) g_rand_int_range (rand, 0, 20000);
+    g_autoptr (GBytes) k = NULL;
+    ModelEntry *m;
+    VolactIndexEntry *e;
+    guint32 seen;
+
+    /* Time mostly moves forward, sometimes back a little. */
+    now += (guint32) g_rand_int_range (rand, 0, 3);
+    seen = now;
+    if (g_rand_int_range (rand, 0, 50) == 0)
+      seen -= (guint32) g_rand_int_range (rand, 0, 40);
+    else if (g_rand_int_range (rand, 0, 500) == 0)
+      seen -= 2000; /* far back: past more than 64 newer records */
+    key[0] = (guint8) pool;
+    cmid_for (id, key + 1);
+    k = g_bytes_new (key, sizeof key);
+    m = g_hash_table_lookup (model, k);
+    e = volact_index_lookup (index, pool, key + 1);
+    assert_true ((m == NULL) == (e == NULL));
+    if (e == NULL) {
+      gboolean counted = g_rand_int_range (rand, 0, 4) != 0;
+      e = volact_index_insert (index, pool, key + 1, &seen, counted ? VOLACT_INDEX_COUNTED : 0);
+      m = g_new (ModelEntry, 1);
+      m->seen = seen;
+      m->counted = counted;
+      g_hash_table_insert (model, g_bytes_ref (k), m);
+    } else {
+      volact_index_touch (index, e, &seen);
+      assert_true (seen >= m->seen);
+      m->seen = seen;
+      m->counted = g_rand_int_range (rand, 0, 4) != 0;
+      volact_index_set_counted (index, e, m->counted);
+    }
+    assert_int_equal (e->last_seen, m->seen);
+
+    if (step % 997 == 0) {
+      guint32 cutoff = now - (guint32) g_rand_int_range (rand, 0, 3000);
+      guint expect_gone = 0, expect_counted = 0, expect_size = 0, gone;
+      GHashTableIter it;
+      gpointer kp, vp;
+
+      g_hash_table_iter_init (&it, model);
+      while (g_hash_table_iter_next (&it, &kp, &vp)) {
+        const guint8 *kb = g_bytes_get_data (kp, NULL);
+        ModelEntry *me = vp;
+        if (kb[0] != pool)
+          continue;
+        if (me->seen <= cutoff) {
+          expect_gone++;
+          g_hash_table_iter_remove (&it);
+        } else {
+          expect_size++;
+          expect_counted += me->counted;
+        }
+      }
+      gone = volact_index_expire (index, pool, cutoff, NULL, NULL);
+      assert_int_equal (gone, expect_gone);
+      assert_int_equal (volact_index_pool_size (index, pool), expect_size);
+      assert_int_equal (volact_index_pool_count (index, pool), expect_counted);
+    }
+  }
+  /* Every model entry is found with its time and flag; nothing else is. */
+  {
+    GHashTableIter it;
+    gpointer kp, vp;
+    guint counted[4] = { 0 };
+    g_hash_table_iter_init (&it, model);
+    while (g_hash_table_iter_next (&it, &kp, &vp)) {
+      const guint8 *kb = g_bytes_get_data (kp, NULL);
+      ModelEntry *me = vp;
+      VolactIndexEntry *e = volact_index_lookup (index, kb[0], kb + 1);
+      assert_non_null (e);
+      assert_int_equal (e->last_seen, me->seen);
+      assert_int_equal (!!(e->flags & VOLACT_INDEX_COUNTED), me->counted);
+      counted[kb[0]] += me->counted;
+    }
+    assert_int_equal (volact_index_size (index), g_hash_table_size (model));
+    for (guint p = 1; p <= n_pools; p++)
+      assert_int_equal (volact_index_pool_count (index, p), counted[p]);
+  }
+  volact_index_free (index);
 }
 
 /* Child mode (test_kill9): counts CMIDs 1, 2, ... and prints how many are
@@ -888,8 +1095,11 @@ main (int argc, char **argv)
     cmocka_unit_test_setup_teardown (test_busy, setup, teardown),
     cmocka_unit_test_setup_teardown (test_duplicates, setup, teardown),
     cmocka_unit_test_setup_teardown (test_events, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_odd_input, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_mass_expiry, setup, teardown),
     cmocka_unit_test_setup_teardown (test_event_cap, setup, teardown),
     cmocka_unit_test_setup_teardown (test_file_mode, setup, teardown),
+    cmocka_unit_test (test_index_model),
     cmocka_unit_test (test_kill9),
     cmocka_unit_test (test_open_errors),
     cmocka_unit_test (test_cmid_text),

@@ -13,6 +13,7 @@
 #include "volact-xmlsig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
 #include <locale.h>
 #include <stdio.h>
@@ -94,6 +95,57 @@ log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoin
   return G_LOG_WRITER_HANDLED;
 }
 
+/*
+ * Detaching: fork before any thread exists (the record writer is a thread),
+ * initialise in the child with stderr still on the terminal, then tell the
+ * waiting parent through a pipe whether start-up worked. The parent exits 0
+ * only when the host is ready, so "volactd && echo ok" means what it says.
+ */
+static int ready_fd = -1;
+
+static void
+detach_begin (void)
+{
+  int fds[2];
+  pid_t pid;
+
+  if (pipe (fds) != 0 || (pid = fork ()) < 0) {
+    g_printerr ("volactd: cannot detach: %s\n", g_strerror (errno));
+    exit (EXIT_FAILURE);
+  }
+  if (pid > 0) {
+    char status = 1;
+    close (fds[1]);
+    if (read (fds[0], &status, 1) != 1)
+      status = 1; /* the child died before it was ready; it said why on stderr */
+    _exit (status == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+  }
+  close (fds[0]);
+  ready_fd = fds[1];
+  setsid ();
+}
+
+static void
+detach_finish (void)
+{
+  char ok = 0;
+  int null = open ("/dev/null", O_RDWR);
+
+  openlog ("volactd", LOG_PID, LOG_DAEMON);
+  daemonized = TRUE;
+  if (null >= 0) {
+    dup2 (null, STDIN_FILENO);
+    dup2 (null, STDOUT_FILENO);
+    dup2 (null, STDERR_FILENO);
+    if (null > STDERR_FILENO)
+      close (null);
+  }
+  if (write (ready_fd, &ok, 1) != 1)
+    g_warning ("could not tell the starting process that the host is ready");
+  close (ready_fd);
+  ready_fd = -1;
+}
+
 static gboolean
 on_quit (gpointer loop)
 {
@@ -147,6 +199,8 @@ main (int argc, char **argv)
   if (opt_print_catalog)
     return print_catalog (cfg);
 
+  if (!opt_foreground && g_getenv ("NOTIFY_SOCKET") == NULL)
+    detach_begin ();
   host = volact_host_new (g_steal_pointer (&cfg), &error);
   if (host == NULL)
     return fail (error);
@@ -160,16 +214,9 @@ main (int argc, char **argv)
     volact_admin_stop (admin);
     return fail (error);
   }
-  /* Every error so far went to the terminal; from here on, detach unless told not to. */
-  if (!opt_foreground && g_getenv ("NOTIFY_SOCKET") == NULL) {
-    openlog ("volactd", LOG_PID, LOG_DAEMON);
-    if (daemon (0, 0) != 0) {
-      g_set_error (&error, VOLACT_ERROR, VOLACT_E_FAILED, "cannot detach: %s",
-                   g_strerror (errno));
-      return fail (error);
-    }
-    daemonized = TRUE;
-  }
+  /* Every start-up error so far went to the terminal; now the parent may go. */
+  if (ready_fd >= 0)
+    detach_finish ();
   loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGTERM, on_quit, loop);
   g_unix_signal_add (SIGINT, on_quit, loop);
