@@ -24,75 +24,30 @@ requests=${BENCH_REQUESTS:-40000}
 fill_targets=${BENCH_FILL-100000 1000000}
 fill_seconds=${BENCH_FILL_SECONDS:-55}
 
-volactd="$top_builddir/core/volactd/volactd"
-volactctl="$top_builddir/tools/volactctl"
-authority="$top_builddir/tools/volact-authority"
 bench="$top_builddir/bench/bench-activate"
+# The authority/host scaffolding of the integration tests (temporary folder,
+# cleanup on exit, free loopback ports).
+. "$top_srcdir/tests/lib.sh"
 for p in "$volactd" "$volactctl" "$authority" "$bench"; do
   [ -x "$p" ] || { echo "run-bench: $p is not built (make all bench/bench-activate)" >&2; exit 2; }
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/volact-bench.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "run-bench: $*" >&2; exit 1; }
-
-# --- the authority ----------------------------------------------------------
-"$authority" --dir "$work/authority" init > /dev/null
+start_authority "$work/authority"
 cat "$top_srcdir/licenses/reference-authority.pem" "$work/authority/authority.pem" > "$work/trust.pem"
-"$authority" --dir "$work/authority" serve --listen 127.0.0.1:0 > "$work/authority.out" 2> "$work/authority.log" &
-pids+=($!)
-for _ in $(seq 100); do grep -q '^listening on ' "$work/authority.out" && break; sleep 0.1; done
-endpoint=$(sed -n 's/^listening on //p' "$work/authority.out")
-[ -n "$endpoint" ] || fail "the authority did not start"
 
-# start_host N: an activated host on a free port; sets host_pid and port.
-start_host() {
-  local n=$1 dir="$work/host$1" key
-  mkdir -p "$dir"
-  printf 'machine-id=bench-%s\ncpu=c\nmemory=8\nmac=02:00:00:00:01:%02x\ndisk=d\n' "$n" "$n" > "$dir/fingerprint"
-  for attempt in 1 2 3 4 5; do
-    port=$("$bench" --free-port)
-    cat > "$dir/volactd.conf" <<CONF
-[host]
-plugin-dir = $top_builddir/plugins
-license-dir = $top_srcdir/licenses
-trust = $work/trust.pem
-state-dir = $dir/state
-admin-socket = $dir/admin.sock
-listen = 127.0.0.1
-port = $port
-authority-url = $endpoint
-CONF
-    VOLACT_TEST_FINGERPRINT_FILE="$dir/fingerprint" \
-      "$volactd" --config "$dir/volactd.conf" --foreground >> "$dir/volactd.log" 2>&1 &
-    host_pid=$!
-    pids+=("$host_pid")
-    for _ in $(seq 100); do
-      [ -S "$dir/admin.sock" ] && grep -q "listening for clients" "$dir/volactd.log" && break
-      kill -0 "$host_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$host_pid" 2>/dev/null && [ -S "$dir/admin.sock" ]; then
-      key=$("$authority" --dir "$work/authority" issue-key --group 24 2> "$work/issue.log") \
-        || { cat "$work/issue.log" >&2; fail "issue-key failed"; }
-      "$volactctl" --socket "$dir/admin.sock" ipk "$key" > /dev/null || fail "ipk on host $n"
-      "$volactctl" --socket "$dir/admin.sock" ato > /dev/null || fail "ato on host $n"
-      return 0
-    fi
-    wait "$host_pid" 2>/dev/null || true # the port was taken meanwhile: try another
-  done
-  cat "$dir/volactd.log" >&2
-  fail "host $n did not start"
+# activated_host N: an activated host on a free port; sets host_pid and port.
+activated_host() {
+  local dir="$work/host$1" key
+  write_fingerprint "$dir" "bench-$1" c
+  start_host "$dir" "$work/trust.pem"
+  key=$("$authority" --dir "$work/authority" issue-key --group 24 2> "$work/issue.log") \
+    || { cat "$work/issue.log" >&2; fail "issue-key failed"; }
+  "$volactctl" --socket "$dir/admin.sock" ipk "$key" > /dev/null || fail "ipk on host $1"
+  "$volactctl" --socket "$dir/admin.sock" ato > /dev/null || fail "ato on host $1"
 }
 
 echo "== volactd activations on loopback ($(nproc) CPUs; $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg))"
-start_host 1
+activated_host 1
 "$bench" --port "$port" --pid "$host_pid" --trust "$work/authority/authority.pem" \
   --modes conn,persist --concurrency 1,8,64 --requests "$requests" --seconds "$seconds" \
   || fail "bench-activate reported errors"
@@ -101,7 +56,7 @@ start_host 1
 if [ -n "$fill_targets" ]; then
   echo
   echo "== host RSS by client records (a fresh host, distinct CMIDs, persistent connections)"
-  start_host 2
+  activated_host 2
   rss() { awk '/^VmRSS/ { print $2 }' "/proc/$host_pid/status"; }
   printf '%10s %9s %8s %s\n' records rss_MiB secs note
   printf '%10d %9.1f %8s %s\n' 0 "$(echo "$(rss)" | awk '{ print $1 / 1024 }')" - "activated, no records"

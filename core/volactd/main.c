@@ -204,14 +204,15 @@ main (int argc, char **argv)
   host = volact_host_new (g_steal_pointer (&cfg), &error);
   if (host == NULL)
     return fail (error);
+  /* Clients first: once the admin socket exists, scripts take the host as up. */
+  server = volact_server_start (host, volact_host_records (host), &error);
+  if (server == NULL)
+    return fail (error);
   admin = volact_admin_start (volact_host_config (host)->admin_socket,
                               volact_host_config (host)->admin_group, volact_host_command, host,
                               &error);
-  if (admin == NULL)
-    return fail (error);
-  server = volact_server_start (host, volact_host_records (host), &error);
-  if (server == NULL) {
-    volact_admin_stop (admin);
+  if (admin == NULL) {
+    volact_server_stop (server);
     return fail (error);
   }
   /* Every start-up error so far went to the terminal; now the parent may go. */
