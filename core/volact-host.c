@@ -34,6 +34,7 @@ struct _VolactHost {
   VolactHostKey key; /* valid when state->product_key is set */
   VolactHostCert cert; /* valid when state->certificate is set */
   VolactRecords *records;
+  guint listening_port; /* 0 until the client server is up */
   GMutex serving_lock; /* guards only the pointer swap of serving */
   VolactServingState *serving;
 };
@@ -94,6 +95,13 @@ volact_host_port (VolactHost *host)
 {
   g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&host->lock);
   return host->state->port ? host->state->port : host->cfg->port;
+}
+
+void
+volact_host_set_listening_port (VolactHost *host, guint port)
+{
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&host->lock);
+  host->listening_port = port;
 }
 
 VolactRecords *
@@ -555,7 +563,13 @@ cmd_describe (VolactHost *host, gboolean verbose, GError **error)
                            volact_records_pool_count (host->records, a->id, a->retention_days));
   }
   g_variant_dict_insert (d, "current_count", "a{su}", &counts);
-  g_variant_dict_insert (d, "port", "u", host->state->port ? host->state->port : host->cfg->port);
+  {
+    guint next = host->state->port ? host->state->port : host->cfg->port;
+    guint now = host->listening_port ? host->listening_port : next;
+    g_variant_dict_insert (d, "port", "u", now);
+    if (next != now)
+      g_variant_dict_insert (d, "port_after_restart", "u", next);
+  }
   g_variant_dict_insert (d, "dns_publishing", "b", host->state->dns_publishing);
   g_variant_dict_insert (d, "priority", "s", host->state->low_priority ? "Low" : "Normal");
   g_variant_dict_insert (d, "activation_interval", "u",

@@ -59,8 +59,10 @@ VolactServingState *volact_host_serving_state (VolactHost *host);
 void volact_serving_state_unref (VolactServingState *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VolactServingState, volact_serving_state_unref)
 
-/** The TCP port clients use: the sprt setting, else the configuration's. */
+/** The TCP port to bind at start: the sprt setting, else the configuration's. */
 guint volact_host_port (VolactHost *host);
+/** Records the port the client server actually listens on (dli shows it). */
+void volact_host_set_listening_port (VolactHost *host, guint port);
 
 typedef struct _VolactRecords VolactRecords;
 /** The host's client records and event log. */

@@ -36,7 +36,8 @@ write_fingerprint() {
 }
 
 # start_host DIR TRUST [ENV=VALUE...]: volactd on a free loopback port, with
-# authority-url=$authority_url; sets $port and $host_pid. Reuses DIR's state.
+# authority-url=$authority_url; sets $port (the port it listens on) and
+# $host_pid. Reuses DIR's state.
 start_host() {
   local dir=$1 trust=$2; shift 2
   [ -f "$dir/fingerprint" ] || write_fingerprint "$dir" "machine-$dir" cpu
@@ -60,6 +61,9 @@ CONF
     for _ in $(seq 100); do
       if [ -S "$dir/admin.sock" ] && kill -0 "$host_pid" 2> /dev/null; then
         pids+=("$host_pid")
+        # The port really bound (a saved sprt setting wins over the config).
+        port=$("$volactctl" --socket "$dir/admin.sock" --json dli \
+          | sed -n 's/^ *"port": \([0-9]*\).*/\1/p')
         return 0
       fi
       kill -0 "$host_pid" 2> /dev/null || break

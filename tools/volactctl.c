@@ -99,7 +99,10 @@ print_license (GVariantDict *d, gboolean verbose)
         printf ("Current count (%s): %u\n", pool, count);
     }
   }
-  printf ("Listening on Port: %u\n", lookup_uint (d, "port"));
+  printf ("Listening on Port: %u", lookup_uint (d, "port"));
+  if (lookup_uint (d, "port_after_restart"))
+    printf (" (port %u after a restart)", lookup_uint (d, "port_after_restart"));
+  printf ("\n");
   printf ("DNS Publishing: %s\n", lookup_bool (d, "dns_publishing") ? "Enabled" : "Disabled");
   printf ("KMS priority: %s\n", lookup_str (d, "priority", "Normal"));
   if (verbose) {

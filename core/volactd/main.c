@@ -208,6 +208,7 @@ main (int argc, char **argv)
   server = volact_server_start (host, volact_host_records (host), &error);
   if (server == NULL)
     return fail (error);
+  volact_host_set_listening_port (host, volact_server_port (server));
   admin = volact_admin_start (volact_host_config (host)->admin_socket,
                               volact_host_config (host)->admin_group, volact_host_command, host,
                               &error);
