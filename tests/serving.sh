@@ -12,6 +12,9 @@ set -euo pipefail
 
 faketime_lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1 || true)
 [ -n "$faketime_lib" ] || fail "libfaketime is not installed (apt-get install faketime)"
+# In a --enable-sanitizers build, ASan's runtime must come first in LD_PRELOAD.
+asan_lib=$(ldd "$volactd" 2>/dev/null | awk '/libasan/ { print $3 }')
+preload="${asan_lib:+$asan_lib }$faketime_lib"
 
 start_authority "$work/authority"
 key=$("$authority" --dir "$work/authority" issue-key --group 24)
@@ -108,7 +111,7 @@ ctl dli | grep -q "^Current count: 26$" || fail "count lost on restart"
 stop_host
 
 # 31 days later every record has expired: the count starts again.
-start_host "$work/host" "$work/trust.pem" LD_PRELOAD="$faketime_lib" FAKETIME="+31d" \
+start_host "$work/host" "$work/trust.pem" LD_PRELOAD="$preload" FAKETIME="+31d" \
   FAKETIME_DONT_RESET=1 DONT_FAKE_MONOTONIC=1
 out=$(activate vista-business "$c1")
 [ "$(echo "$out" | field count)" = "1" ] || fail "records did not expire after 31 days: $out"
