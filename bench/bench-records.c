@@ -305,7 +305,7 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *dir = NULL;
-  g_autofree char *tmp = NULL;
+  gboolean made_dir = FALSE;
   gboolean keep = FALSE;
   gint64 cap = 1024LL * 1024 * 1024;
   g_auto (GStrv) sizes = NULL;
@@ -324,8 +324,10 @@ main (int argc, char **argv)
     fprintf (stderr, "%s\n", error->message);
     return 2;
   }
-  if (dir == NULL)
-    dir = tmp = g_dir_make_tmp ("bench-records-XXXXXX", NULL);
+  if (dir == NULL) {
+    dir = g_dir_make_tmp ("bench-records-XXXXXX", NULL);
+    made_dir = TRUE;
+  }
   if (sizes == NULL) {
     run (dir, 100000, (guint64) cap, keep);
     run (dir, 1000000, (guint64) cap, keep);
@@ -333,7 +335,7 @@ main (int argc, char **argv)
     for (char **s = sizes; *s; s++)
       run (dir, (guint) g_ascii_strtoull (*s, NULL, 10), (guint64) cap, keep);
   }
-  if (tmp != NULL && !keep)
-    g_rmdir (tmp);
+  if (made_dir && !keep)
+    g_rmdir (dir);
   return 0;
 }
