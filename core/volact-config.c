@@ -239,11 +239,3 @@ volact_config_load (const char *path, GError **error)
   }
   return g_steal_pointer (&cfg);
 }
-
-void
-volact_config_foreach_key (void (*func) (const char *, const char *, const char *, gpointer),
-                           gpointer user_data)
-{
-  for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
-    func (keys[i].key, keys[i].def, keys[i].help, user_data);
-}

@@ -34,12 +34,8 @@ VolactConfig *volact_config_new_default (void);
 /** Reads and validates PATH; unknown groups or keys are errors (they are usually typos). */
 VolactConfig *volact_config_load (const char *path, GError **error);
 void volact_config_free (VolactConfig *cfg);
-/** Sets KEY from TEXT as the file would, with the same validation (used by overrides). */
+/** Sets KEY from TEXT as the file would, with the same validation. */
 gboolean volact_config_set (VolactConfig *cfg, const char *key, const char *text, GError **error);
-/** Calls FUNC for each key of the table: key, default, help. */
-void volact_config_foreach_key (void (*func) (const char *key, const char *def, const char *help,
-                                              gpointer user_data),
-                                gpointer user_data);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VolactConfig, volact_config_free)
 

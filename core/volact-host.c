@@ -90,11 +90,18 @@ volact_host_serving_state (VolactHost *host)
   return st;
 }
 
+/* The port to bind at start: a saved sprt setting wins over the config. Lock held. */
+static guint
+configured_port (VolactHost *host)
+{
+  return host->state->port ? host->state->port : host->cfg->port;
+}
+
 guint
 volact_host_port (VolactHost *host)
 {
   g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&host->lock);
-  return host->state->port ? host->state->port : host->cfg->port;
+  return configured_port (host);
 }
 
 void
@@ -295,11 +302,6 @@ volact_host_config (VolactHost *host)
   return host->cfg;
 }
 
-VolactCatalog *
-volact_host_catalog (VolactHost *host)
-{
-  return volact_catalog_holder_get (host->catalog);
-}
 
 gboolean
 volact_host_reload (VolactHost *host, GError **error)
@@ -314,12 +316,6 @@ volact_host_reload (VolactHost *host, GError **error)
   return check_activation (host, error);
 }
 
-gboolean
-volact_host_is_activated (VolactHost *host)
-{
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&host->lock);
-  return host->state->certificate != NULL;
-}
 
 /* ---- administration commands ---- */
 
@@ -564,7 +560,7 @@ cmd_describe (VolactHost *host, gboolean verbose, GError **error)
   }
   g_variant_dict_insert (d, "current_count", "a{su}", &counts);
   {
-    guint next = host->state->port ? host->state->port : host->cfg->port;
+    guint next = configured_port (host);
     guint now = host->listening_port ? host->listening_port : next;
     g_variant_dict_insert (d, "port", "u", now);
     if (next != now)

@@ -31,10 +31,6 @@ void volact_host_free (VolactHost *host);
 const VolactConfig *volact_host_config (VolactHost *host);
 /** Rebuilds the catalog (SIGHUP, volactctl reload) and re-checks the hardware. */
 gboolean volact_host_reload (VolactHost *host, GError **error);
-/** A reference to the current catalog. */
-VolactCatalog *volact_host_catalog (VolactHost *host);
-/** TRUE if the host holds a valid certificate for its current key and hardware. */
-gboolean volact_host_is_activated (VolactHost *host);
 
 /**
  * What the client server needs to answer a request, as one immutable,
