@@ -16,13 +16,14 @@ typedef enum {
   KEY_ADDRESSES, /* ';' or ','-separated IP literals */
   KEY_UINT,      /* min..max */
   KEY_ENDPOINT,  /* HOST:PORT or empty */
+  KEY_BOOL,      /* true/false (or 1/0), as GKeyFile writes them */
 } KeyType;
 
 typedef struct {
   const char *key;
   KeyType type;
   gsize offset;
-  const char *def;
+  const char *def; /* NULL: no default (trust must be set) */
   guint min, max;
   const char *help;
 } KeySpec;
@@ -40,8 +41,10 @@ static const KeySpec keys[] = {
     "plugin folders, ':'-separated, searched in order" },
   { "license-dir", KEY_PATH, OFF (license_dir), VOLACT_LICENSE_DIR, 0, 0,
     "signed license data (*.xrm here and one folder below)" },
-  { "trust", KEY_PATH, OFF (trust), VOLACT_TRUST_FILE, 0, 0,
-    "PEM file of trusted authority certificates" },
+  { "trust", KEY_PATH, OFF (trust), NULL, 0, 0,
+    "PEM file of trusted authority certificates (required)" },
+  { "demo-authority", KEY_BOOL, OFF (demo_authority), "false", 0, 0,
+    "allow trust to hold the DEMO ONLY reference authority" },
   { "admin-socket", KEY_PATH, OFF (admin_socket), VOLACT_RUNSTATEDIR "/volact/admin.sock", 0, 0,
     "Unix socket for volactctl" },
   { "admin-group", KEY_STRING, OFF (admin_group), "", 0, 0,
@@ -65,6 +68,7 @@ free_field (VolactConfig *cfg, const KeySpec *k)
       *slot = NULL;
       break;
     case KEY_UINT:
+    case KEY_BOOL:
       break;
     default:
       g_free (*slot);
@@ -110,6 +114,16 @@ parse_value (VolactConfig *cfg, const KeySpec *k, const char *text, GError **err
       *(guint *) slot = (guint) n;
       return TRUE;
     }
+    case KEY_BOOL:
+      if (g_ascii_strcasecmp (value, "true") == 0 || g_str_equal (value, "1")) {
+        *(gboolean *) slot = TRUE;
+      } else if (g_ascii_strcasecmp (value, "false") == 0 || g_str_equal (value, "0")) {
+        *(gboolean *) slot = FALSE;
+      } else {
+        g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "\"%s\" is not true or false", value);
+        return FALSE;
+      }
+      return TRUE;
     case KEY_PATH:
       if (!g_path_is_absolute (value)) {
         g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "\"%s\" is not an absolute path", value);
@@ -197,7 +211,7 @@ volact_config_new_default (void)
 {
   VolactConfig *cfg = g_new0 (VolactConfig, 1);
   for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
-    if (!parse_value (cfg, &keys[i], keys[i].def, NULL))
+    if (keys[i].def != NULL && !parse_value (cfg, &keys[i], keys[i].def, NULL))
       g_error ("built-in default of %s is invalid", keys[i].key);
   cfg->keyfile = g_key_file_new ();
   return cfg;

@@ -20,7 +20,8 @@ typedef struct {
   char *state_dir;       /* host identity, settings, client records */
   char **plugin_dirs;    /* searched in order */
   char *license_dir;     /* signed license data */
-  char *trust;           /* PEM file: trusted authority certificates */
+  char *trust;           /* PEM file: trusted authority certificates (NULL: not set) */
+  gboolean demo_authority; /* trust may hold the DEMO ONLY reference authority */
   char *admin_socket;    /* Unix socket volactctl talks to */
   char *admin_group;     /* group allowed on the admin socket besides root ("" = root only) */
   char *authority_url;   /* HOST:PORT of the authority for online activation ("" = none) */

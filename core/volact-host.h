@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * The host: configuration, catalog, identity key, installed host key,
- * activation certificate and settings, and the administration commands that
- * act on them. All functions are thread-safe (one lock), because the admin
- * socket serves each connection in a worker thread.
+ * activation certificate and settings. The administration commands that act
+ * on them are in core/admin/ (volact-commands.h). All functions are
+ * thread-safe (one lock), because the admin socket serves each connection in
+ * a worker thread.
  */
 #ifndef VOLACT_HOST_H
 #define VOLACT_HOST_H
@@ -11,6 +12,7 @@
 #include <glib.h>
 
 #include "volact-catalog.h"
+#include "volact-commands.h"
 #include "volact-config.h"
 
 #include <openssl/types.h>
@@ -29,8 +31,19 @@ VolactHost *volact_host_new (VolactConfig *cfg, GError **error);
 void volact_host_free (VolactHost *host);
 
 const VolactConfig *volact_host_config (VolactHost *host);
-/** Rebuilds the catalog (SIGHUP, volactctl reload) and re-checks the hardware. */
-gboolean volact_host_reload (VolactHost *host, GError **error);
+/**
+ * Rebuilds the catalog (SIGHUP, volactctl reload) and re-checks the hardware.
+ * Records event 1007 with a one-line SUMMARY (optional, for the caller), or
+ * 1008 with the error. On failure the previous catalog stays.
+ */
+gboolean volact_host_reload (VolactHost *host, char **summary, GError **error);
+
+/**
+ * Raises host event ID (a VOLACT_EVENT_*, volact-records.h; docs/events.md):
+ * to the event log and the journal or syslog.
+ */
+void volact_host_event (VolactHost *host, guint id, const char *format, ...)
+    G_GNUC_PRINTF (3, 4);
 
 /**
  * What the client server needs to answer a request, as one immutable,
@@ -70,8 +83,11 @@ VolactRecords *volact_host_records (VolactHost *host);
  */
 gboolean volact_host_set_low_priority (gboolean low, GError **error);
 
-/** Answers one administration command (see volact-commands.h) with an a{sv} reply. */
-GVariant *volact_host_command (const char *command, const char *const *args, gpointer host);
+/**
+ * Runs one administration command of the command table (volact-commands.h),
+ * with the host's lock unless the command takes it itself; an a{sv} reply.
+ */
+GVariant *volact_host_command (const VolactCommand *cmd, const char *const *args, gpointer host);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VolactHost, volact_host_free)
 

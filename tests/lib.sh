@@ -36,8 +36,9 @@ write_fingerprint() {
 }
 
 # start_host DIR TRUST [ENV=VALUE...]: volactd on a free loopback port, with
-# authority-url=$authority_url; sets $port (the port it listens on) and
-# $host_pid. Reuses DIR's state.
+# demo-authority = true (tests sign with the reference authority, DEMO ONLY),
+# authority-url=$authority_url and license-dir=$license_dir (default: the
+# reference data); sets $port (the port it listens on) and $host_pid. Reuses DIR's state.
 start_host() {
   local dir=$1 trust=$2; shift 2
   [ -f "$dir/fingerprint" ] || write_fingerprint "$dir" "machine-$dir" cpu
@@ -46,8 +47,9 @@ start_host() {
     cat > "$dir/volactd.conf" <<CONF
 [host]
 plugin-dir = $top_builddir/plugins
-license-dir = $top_srcdir/licenses
+license-dir = ${license_dir:-$top_srcdir/licenses}
 trust = $trust
+demo-authority = true
 state-dir = $dir/state
 admin-socket = $dir/admin.sock
 listen = 127.0.0.1

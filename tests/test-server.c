@@ -201,7 +201,7 @@ setup (void **state)
   test_write_file (fp, "machine-id=server-test\ncpu=c\nmemory=8\nmac=02:00:00:00:00:42\ndisk=d\n",
                    -1);
   config = g_strdup_printf ("[host]\nplugin-dir = %s\nlicense-dir = %s\ntrust = %s\n"
-                            "state-dir = %s/state\nadmin-socket = %s\nlisten = 127.0.0.1\n"
+                            "demo-authority = true\nstate-dir = %s/state\nadmin-socket = %s\nlisten = 127.0.0.1\n"
                             "authority-url = %s\nmax-connections = %d\n",
                             plugins, licenses, trust, fx.dir, sock, endpoint, MAX_CONNECTIONS);
   test_write_file (conf, config, -1);

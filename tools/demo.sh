@@ -46,6 +46,8 @@ for _ in $(seq 20); do
 plugin-dir = $builddir/plugins
 license-dir = $srcdir/licenses
 trust = $work/trust.pem
+# The reference authority is DEMO ONLY: volactd trusts it only when told so.
+demo-authority = true
 state-dir = $work/state
 admin-socket = $work/admin.sock
 listen = 127.0.0.1

@@ -103,7 +103,14 @@ print_license (GVariantDict *d, gboolean verbose)
   if (lookup_uint (d, "port_after_restart"))
     printf (" (port %u after a restart)", lookup_uint (d, "port_after_restart"));
   printf ("\n");
-  printf ("DNS Publishing: %s\n", lookup_bool (d, "dns_publishing") ? "Enabled" : "Disabled");
+  /* The setting, and whether this version really publishes (not yet). */
+  if (!lookup_bool (d, "dns_publishing"))
+    printf ("DNS Publishing: Disabled\n");
+  else if (lookup_bool (d, "dns_published"))
+    printf ("DNS Publishing: Enabled\n");
+  else
+    printf ("DNS Publishing: Enabled (setting saved; this version does not publish SRV records "
+            "yet)\n");
   printf ("KMS priority: %s\n", lookup_str (d, "priority", "Normal"));
   if (verbose) {
     printf ("\nActivation interval: %u minutes\n", lookup_uint (d, "activation_interval"));

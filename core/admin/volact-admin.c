@@ -90,7 +90,7 @@ dispatch (VolactAdmin *admin, GVariant *request)
     g_autofree char *msg = g_strdup_printf ("usage: %s %s", cmd->name, cmd->args);
     return g_variant_dict_end (volact_admin_reply_new ((guint32) VOLACT_E_FAILED, msg));
   }
-  return admin->handler (cmd->name, args, admin->user_data);
+  return admin->handler (cmd, args, admin->user_data);
 }
 
 static gboolean

@@ -10,10 +10,12 @@
 
 #include <gio/gio.h>
 
+#include "volact-commands.h"
+
 G_BEGIN_DECLS
 
-/** Answers one validated command; returns a floating or owned a{sv} reply. */
-typedef GVariant *(*VolactAdminHandler) (const char *command, const char *const *args,
+/** Answers one validated command of the table; returns a floating or owned a{sv} reply. */
+typedef GVariant *(*VolactAdminHandler) (const VolactCommand *command, const char *const *args,
                                          gpointer user_data);
 
 typedef struct _VolactAdmin VolactAdmin;

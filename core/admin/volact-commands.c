@@ -3,28 +3,33 @@
 
 #include "volact-commands.h"
 
-/* The contract's commands, in its order. */
+#include "volact-command-handlers.h"
+
+/* The contract's commands, in its order: the one table volactctl and volactd share.
+ * report and health join when they have real implementations. */
 static const VolactCommand commands[] = {
-  { "ipk", 1, 1, "KEY", "Install a host key", FALSE },
-  { "upk", 0, 0, "", "Uninstall the host key", FALSE },
-  { "ato", 0, 0, "", "Activate the host online with the authority", FALSE },
-  { "dti", 0, 0, "", "Display the Installation ID for telephone activation", FALSE },
-  { "atp", 1, 1, "CID", "Activate the host with a Confirmation ID", FALSE },
-  { "dli", 0, 0, "", "Display license information", FALSE },
-  { "dlv", 0, 0, "", "Display detailed license information", FALSE },
-  { "sprt", 1, 1, "PORT", "Set the TCP port clients use", FALSE },
-  { "sdns", 0, 0, "", "Enable DNS publishing", FALSE },
-  { "cdns", 0, 0, "", "Disable DNS publishing", FALSE },
-  { "spri", 0, 0, "", "Run at normal scheduling priority", FALSE },
-  { "cpri", 0, 0, "", "Run at low scheduling priority", FALSE },
-  { "sai", 1, 1, "MINUTES", "Set the activation interval (15..43200)", FALSE },
-  { "sri", 1, 1, "MINUTES", "Set the renewal interval (15..43200)", FALSE },
-  { "reload", 0, 0, "", "Reload plugins and license data", FALSE },
-  { "clients", 0, 1, "[--duplicates]", "List client records", FALSE },
-  { "events", 0, 3, "[--since TIME] [--csv]", "Export activation and host events", FALSE },
-  { "report", 1, 1, "NAME", "Print a report", FALSE },
-  { "health", 0, 0, "", "Check the host's health and alerts", FALSE },
-  { "explain", 1, 1, "CODE", "Print the text of an error code", TRUE },
+  { "ipk", 1, 1, "KEY", "Install a host key", volact_cmd_ipk, FALSE, FALSE },
+  { "upk", 0, 0, "", "Uninstall the host key", volact_cmd_upk, FALSE, FALSE },
+  { "ato", 0, 0, "", "Activate the host online with the authority", volact_cmd_ato, FALSE, TRUE },
+  { "dti", 0, 0, "", "Display the Installation ID for telephone activation", volact_cmd_dti, FALSE,
+    FALSE },
+  { "atp", 1, 1, "CID", "Activate the host with a Confirmation ID", volact_cmd_atp, FALSE, FALSE },
+  { "dli", 0, 0, "", "Display license information", volact_cmd_dli, FALSE, FALSE },
+  { "dlv", 0, 0, "", "Display detailed license information", volact_cmd_dlv, FALSE, FALSE },
+  { "sprt", 1, 1, "PORT", "Set the TCP port clients use", volact_cmd_sprt, FALSE, FALSE },
+  { "sdns", 0, 0, "", "Enable DNS publishing (the setting; not published yet)", volact_cmd_sdns,
+    FALSE, FALSE },
+  { "cdns", 0, 0, "", "Disable DNS publishing", volact_cmd_cdns, FALSE, FALSE },
+  { "spri", 0, 0, "", "Run at normal scheduling priority", volact_cmd_spri, FALSE, FALSE },
+  { "cpri", 0, 0, "", "Run at low scheduling priority", volact_cmd_cpri, FALSE, FALSE },
+  { "sai", 1, 1, "MINUTES", "Set the activation interval (15..43200)", volact_cmd_sai, FALSE,
+    FALSE },
+  { "sri", 1, 1, "MINUTES", "Set the renewal interval (15..43200)", volact_cmd_sri, FALSE, FALSE },
+  { "reload", 0, 0, "", "Reload plugins and license data", volact_cmd_reload, FALSE, TRUE },
+  { "clients", 0, 1, "[--duplicates]", "List client records", volact_cmd_clients, FALSE, FALSE },
+  { "events", 0, 3, "[--since TIME] [--csv]", "Export activation and host events",
+    volact_cmd_events, FALSE, FALSE },
+  { "explain", 1, 1, "CODE", "Print the text of an error code", NULL, TRUE, FALSE },
 };
 
 const VolactCommand *

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
- * The administration commands of the command contract (DESIGN.md): names,
- * arguments and help, shared by volactctl (parsing, usage) and volactd
- * (dispatch). Each is also accepted in slmgr form: /ipk KEY or -ipk KEY.
+ * The administration commands of the command contract (DESIGN.md): one
+ * table of names, arguments, help and handlers. volactctl uses it for help
+ * and argument checks, volactd's admin socket to dispatch. Each command is
+ * also accepted in slmgr form: /ipk KEY or -ipk KEY.
  */
 #ifndef VOLACT_COMMANDS_H
 #define VOLACT_COMMANDS_H
@@ -11,13 +12,24 @@
 
 G_BEGIN_DECLS
 
+struct _VolactHost;
+
+/**
+ * Runs a command on HOST with ARGS (already checked against min_args and
+ * max_args): an a{sv} reply (volact_admin_reply_new), or NULL and ERROR.
+ */
+typedef GVariant *(*VolactCommandFunc) (struct _VolactHost *host, const char *const *args,
+                                        GError **error);
+
 typedef struct {
   const char *name;
   guint min_args;
   guint max_args;
-  const char *args;    /* e.g. "KEY" */
-  const char *summary; /* one line */
-  gboolean local;      /* answered by volactctl itself, no daemon needed */
+  const char *args;      /* e.g. "KEY" */
+  const char *summary;   /* one line */
+  VolactCommandFunc run; /* NULL for local commands */
+  gboolean local;        /* answered by volactctl itself, no daemon needed */
+  gboolean self_locking; /* run takes the host's lock itself (network, reload) */
 } VolactCommand;
 
 /** Finds a command by name, accepting "/name" and "-name"; NULL if unknown. */

@@ -130,6 +130,7 @@ volact_state_save (const VolactState *s, const char *state_dir, GError **error)
   g_autofree char *path = g_build_filename (state_dir, STATE_FILE, NULL);
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autofree char *data = NULL;
+  g_autoptr (GError) local = NULL;
   gsize len;
 
   g_key_file_set_comment (kf, NULL, NULL,
@@ -159,13 +160,29 @@ volact_state_save (const VolactState *s, const char *state_dir, GError **error)
   data = g_key_file_to_data (kf, &len, NULL);
   if (!g_file_set_contents_full (path, data, (gssize) len,
                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                 0600, error)) {
-    g_prefix_error (error, "saving host state: ");
-    if (error && *error) {
-      (*error)->domain = VOLACT_ERROR;
-      (*error)->code = VOLACT_E_IO;
-    }
+                                 0600, &local)) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "saving host state to %s: %s", path,
+                 local->message);
     return FALSE;
   }
   return TRUE;
+}
+
+VolactState *
+volact_state_copy (const VolactState *s)
+{
+  VolactState *c = g_memdup2 (s, sizeof *s);
+
+  c->product_key = g_strdup (s->product_key);
+  c->certificate = s->certificate ? g_bytes_ref (s->certificate) : NULL;
+  c->activated_by = g_strdup (s->activated_by);
+  return c;
+}
+
+void
+volact_state_clear_activation (VolactState *s)
+{
+  g_clear_pointer (&s->certificate, g_bytes_unref);
+  g_clear_pointer (&s->activated_by, g_free);
+  s->activated_at = 0;
 }

@@ -28,7 +28,15 @@ typedef struct {
 gboolean volact_state_dir_ensure (const char *state_dir, GError **error);
 /** Loads STATE_DIR/host.state; a missing file gives the defaults. */
 VolactState *volact_state_load (const char *state_dir, GError **error);
+/** Saves STATE to STATE_DIR/host.state. Error: IO, naming the file. */
 gboolean volact_state_save (const VolactState *state, const char *state_dir, GError **error);
+/**
+ * A deep copy of STATE. Changes are made on a copy, saved, and only then
+ * swapped in, so that memory never shows what the disk does not hold.
+ */
+VolactState *volact_state_copy (const VolactState *state);
+/** Forgets the activation (certificate, method, time); the key stays. */
+void volact_state_clear_activation (VolactState *state);
 void volact_state_free (VolactState *state);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VolactState, volact_state_free)

@@ -10,6 +10,7 @@
 #include "volact-records.h"
 #include "volact-reload.h"
 #include "volact-server.h"
+#include "volact-trust-policy.h"
 #include "volact-xmlsig.h"
 
 #include <errno.h>
@@ -60,6 +61,8 @@ print_catalog (const VolactConfig *cfg)
     .trust_file = cfg->trust,
   };
 
+  if (!volact_trust_policy_check (cfg, &error))
+    return fail (error);
   catalog = volact_catalog_build (&src, NULL, &error);
   if (catalog == NULL)
     return fail (error);
@@ -158,13 +161,9 @@ on_quit (gpointer loop)
 static gboolean
 on_hangup (gpointer host)
 {
-  g_autoptr (GError) error = NULL;
+  /* The host records the outcome (event 1007 or 1008) and logs it. */
   volact_notify ("RELOADING=1");
-  if (volact_host_reload (host, &error))
-    g_message ("reloaded plugins and license data");
-  else
-    volact_records_host_event (volact_host_records (host), 1008,
-                               error->message); /* logged to the journal too */
+  volact_host_reload (host, NULL, NULL);
   volact_notify ("READY=1");
   return G_SOURCE_CONTINUE;
 }
@@ -223,13 +222,10 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGTERM, on_quit, loop);
   g_unix_signal_add (SIGINT, on_quit, loop);
   g_unix_signal_add (SIGHUP, on_hangup, host);
-  {
-    g_autofree char *msg
-        = g_strdup_printf ("volactd %s started (pid %d, port %u, admin socket %s)",
-                           PACKAGE_VERSION, (int) getpid (), volact_server_port (server),
-                           volact_host_config (host)->admin_socket);
-    volact_records_host_event (volact_host_records (host), 1000, msg);
-  }
+  volact_host_event (host, VOLACT_EVENT_HOST_START,
+                     "volactd %s started (pid %d, port %u, admin socket %s)", PACKAGE_VERSION,
+                     (int) getpid (), volact_server_port (server),
+                     volact_host_config (host)->admin_socket);
   volact_notify ("READY=1");
   g_main_loop_run (loop);
   volact_server_stop (server);

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The record commands: clients and events. */
+#include "config.h"
+
+#include "volact-command-handlers.h"
+
+#include "volact-admin-proto.h"
+#include "volact-error.h"
+#include "volact-host-private.h"
+
+#include <string.h>
+
+GVariant *
+volact_cmd_clients (VolactHost *host, const char *const *args, GError **error)
+{
+  gboolean duplicates = FALSE;
+  g_autoptr (GVariantDict) d = NULL;
+
+  if (args[0] != NULL) {
+    if (!g_str_equal (args[0], "--duplicates")) {
+      g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "usage: clients [--duplicates]");
+      return NULL;
+    }
+    duplicates = TRUE;
+  }
+  d = volact_admin_reply_new (0, "");
+  g_variant_dict_insert_value (d, "clients",
+                               volact_records_clients (host->records, duplicates, 100000));
+  return g_variant_dict_end (d);
+}
+
+/* --since accepts unix seconds or an ISO 8601 date/time (UTC unless it says otherwise). */
+static gboolean
+parse_since (const char *text, gint64 *out, GError **error)
+{
+  guint64 secs;
+  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
+  g_autoptr (GDateTime) dt = NULL;
+  g_autofree char *with_time = NULL;
+
+  if (g_ascii_string_to_unsigned (text, 10, 0, G_MAXINT64, &secs, NULL)) {
+    *out = (gint64) secs;
+    return TRUE;
+  }
+  dt = g_date_time_new_from_iso8601 (text, utc);
+  if (dt == NULL && strlen (text) == 10) {
+    with_time = g_strconcat (text, "T00:00:00", NULL);
+    dt = g_date_time_new_from_iso8601 (with_time, utc);
+  }
+  if (dt == NULL) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED,
+                 "--since wants unix seconds or an ISO 8601 date/time, not \"%s\"", text);
+    return FALSE;
+  }
+  *out = g_date_time_to_unix (dt);
+  return TRUE;
+}
+
+GVariant *
+volact_cmd_events (VolactHost *host, const char *const *args, GError **error)
+{
+  gint64 since = 0;
+  gboolean csv = FALSE;
+  g_autoptr (GVariantDict) d = NULL;
+
+  for (guint i = 0; args[i] != NULL; i++) {
+    if (g_str_equal (args[i], "--csv")) {
+      csv = TRUE;
+    } else if (g_str_equal (args[i], "--since") && args[i + 1] != NULL) {
+      if (!parse_since (args[++i], &since, error))
+        return NULL;
+    } else {
+      g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "usage: events [--since TIME] [--csv]");
+      return NULL;
+    }
+  }
+  d = volact_admin_reply_new (0, "");
+  g_variant_dict_insert (d, "csv", "b", csv);
+  g_variant_dict_insert_value (d, "events", volact_records_events (host->records, since, 1000000));
+  return g_variant_dict_end (d);
+}
