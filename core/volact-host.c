@@ -138,6 +138,8 @@ sources (VolactHost *host)
     .plugin_dirs = (const char *const *) host->cfg->plugin_dirs,
     .license_dir = host->cfg->license_dir,
     .trust_file = host->cfg->trust,
+    .config = host->cfg->keyfile,
+    .config_file = host->cfg->file,
   };
 }
 

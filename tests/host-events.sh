@@ -14,7 +14,7 @@ cat "$top_srcdir/licenses/reference-authority.pem" "$work/authority/authority.pe
 # A license folder of our own, so that a broken file can be dropped in.
 mkdir -p "$work/licenses"
 cp -r "$top_srcdir/licenses/kms11" "$top_srcdir/licenses/kms12" "$work/licenses/"
-license_dir="$work/licenses"
+host_license_dir="$work/licenses"
 dir="$work/host"
 ctl() { "$volactctl" --socket "$dir/admin.sock" "$@"; }
 count_event() { grep -Ec "^[^ ]+ +$1 " "$work/events" || true; }

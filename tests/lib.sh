@@ -37,8 +37,9 @@ write_fingerprint() {
 
 # start_host DIR TRUST [ENV=VALUE...]: volactd on a free loopback port, with
 # demo-authority = true (tests sign with the reference authority, DEMO ONLY),
-# authority-url=$authority_url and license-dir=$license_dir (default: the
-# reference data); sets $port (the port it listens on) and $host_pid. Reuses DIR's state.
+# authority-url=$authority_url (and $host_plugin_dir / $host_license_dir
+# instead of the build's, if set); sets $port (the port it listens on) and
+# $host_pid. Reuses DIR's state.
 start_host() {
   local dir=$1 trust=$2; shift 2
   [ -f "$dir/fingerprint" ] || write_fingerprint "$dir" "machine-$dir" cpu
@@ -46,8 +47,8 @@ start_host() {
     port=$((20000 + RANDOM % 40000))
     cat > "$dir/volactd.conf" <<CONF
 [host]
-plugin-dir = $top_builddir/plugins
-license-dir = ${license_dir:-$top_srcdir/licenses}
+plugin-dir = ${host_plugin_dir:-$top_builddir/plugins}
+license-dir = ${host_license_dir:-$top_srcdir/licenses}
 trust = $trust
 demo-authority = true
 state-dir = $dir/state

@@ -191,7 +191,7 @@ test_bad_values (void **state)
   assert_catalog_error (error, "/data/a-pl.xrm", "Bad_ID");
   g_clear_error (&error);
   assert_false (api->set_edition_policy (b, &ppd_a, &zero, &error));
-  assert_catalog_error (error, "1..1000000", NULL);
+  assert_catalog_error (error, "1..65535", NULL);
   g_clear_error (&error);
   assert_false (api->set_policy (b, &ppd_a, &short_interval, &error));
   assert_catalog_error (error, "15..43200", NULL);
@@ -202,6 +202,55 @@ test_bad_values (void **state)
   assert_false (api->add_key_group (b, &cfg_a, &empty, &error));
   assert_catalog_error (error, "no edition", NULL);
   g_clear_error (&error);
+}
+
+/* Defect 2: the wire's count is 16 bits, so a minimum above 65535 could never
+ * be reached. A plugin that sets one directly (not through the schema) is
+ * refused, and the error names the file and the edition. */
+static void
+test_minimum_count_fits_the_wire (void **state)
+{
+  const VolactHostApi *api = volact_catalog_host_api ();
+  g_autoptr (VolactCatalogBuilder) b = volact_catalog_builder_new ();
+  GError *error = NULL;
+  VolactEditionPolicySpec too_big = { "ed-big", 65536, FALSE };
+  VolactEditionPolicySpec largest = { "ed-largest", 65535, FALSE };
+
+  assert_false (api->set_edition_policy (b, &ppd_a, &too_big, &error));
+  assert_catalog_error (error, "/data/a-ppd.xrm", "\"ed-big\"");
+  assert_non_null (strstr (error->message, "65536"));
+  g_clear_error (&error);
+  assert_true (api->set_edition_policy (b, &ppd_a, &largest, &error));
+  assert_null (error);
+}
+
+/* api->set_error puts a plugin's message into the core's domain, so the
+ * loader and volactctl see the code without the plugin naming the domain. */
+static void
+test_set_error (void **state)
+{
+  const VolactHostApi *api = volact_catalog_host_api ();
+  g_autoptr (GError) error = NULL;
+
+  api->set_error (NULL, "ignored %d", 1);
+  api->set_error (&error, "%s:%u: bad <%s>", "/data/x.xrm", 7u, "edition");
+  assert_true (g_error_matches (error, VOLACT_ERROR, VOLACT_E_PLUGIN_INTERPRET));
+  assert_string_equal (error->message, "/data/x.xrm:7: bad <edition>");
+}
+
+/* api->interpret_xrm refuses a document of a family the caller did not list. */
+static void
+test_interpret_xrm_checks_family (void **state)
+{
+  const VolactHostApi *api = volact_catalog_host_api ();
+  g_autoptr (VolactCatalogBuilder) b = volact_catalog_builder_new ();
+  g_autoptr (GError) error = NULL;
+  const char *const families[] = { "other", NULL };
+
+  assert_false (api->interpret_xrm (families, &pl_a, b, &error));
+  assert_true (g_error_matches (error, VOLACT_ERROR, VOLACT_E_PLUGIN_INTERPRET));
+  assert_non_null (strstr (error->message, "/data/a-pl.xrm"));
+  assert_non_null (strstr (error->message, "\"f\""));
 }
 
 static void
@@ -265,6 +314,9 @@ main (void)
     cmocka_unit_test (test_identical_duplicates_merge),
     cmocka_unit_test (test_conflicts_name_both_files),
     cmocka_unit_test (test_bad_values),
+    cmocka_unit_test (test_minimum_count_fits_the_wire),
+    cmocka_unit_test (test_set_error),
+    cmocka_unit_test (test_interpret_xrm_checks_family),
     cmocka_unit_test (test_incomplete),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "volact-error.h"
-#include "volact-plugin.h"
+#include <volact/plugin.h>
 
 #include <string.h>
 

@@ -367,6 +367,14 @@ build_schema_range (const char *dir)
                       "edition=\"test-server\" count=\"0\" virtualMachines=\"ignored\"");
 }
 
+/* (7) Defect 2: a minimum count the 16-bit wire count can never reach. */
+static char *
+build_schema_minimum_too_large (const char *dir)
+{
+  return make_signed (dir, "schema-minimum-too-large.xrm",
+                      "edition=\"test-server\" count=\"65536\" virtualMachines=\"ignored\"");
+}
+
 /* (7) virtualMachines is missing. */
 static char *
 build_schema_missing (const char *dir)
@@ -527,6 +535,10 @@ static const Attack attacks[] = {
   { "external-dtd", build_external_dtd, VOLACT_E_XML_DOCTYPE, ":2: DOCTYPE refused" },
   { "schema-range", build_schema_range, VOLACT_E_XML_SCHEMA,
     ":13: Element '{urn:volact:xrm:1}minimumCount'" },
+  /* The message names the edition, not only the line. */
+  { "schema-minimum-too-large", build_schema_minimum_too_large, VOLACT_E_XML_SCHEMA,
+    "'65536' is greater than the maximum value allowed ('65535'). (in <minimumCount "
+    "edition=\"test-server\">)" },
   { "schema-missing", build_schema_missing, VOLACT_E_XML_SCHEMA,
     ":13: Element '{urn:volact:xrm:1}minimumCount'" },
   { "schema-foreign", build_schema_foreign, VOLACT_E_XML_SCHEMA, "{urn:example:evil}evil" },
@@ -721,7 +733,8 @@ test_external_entity (void **state)
 static void
 test_schema_invalid (void **state)
 {
-  const char *names[] = { "schema-range", "schema-missing", "schema-foreign" };
+  const char *names[]
+      = { "schema-range", "schema-minimum-too-large", "schema-missing", "schema-foreign" };
   for (gsize i = 0; i < G_N_ELEMENTS (names); i++) {
     char *dir, *path = run_attack (names[i], &dir);
     cleanup_attack (dir, path);

@@ -2,8 +2,8 @@
 /*
  * The plugin loader (core/volact-plugins.c) against the real plugins in
  * plugins/ and the deliberately broken check-only modules in tests/plugins/,
- * and the shared XrM interpretation (plugins/common/xrm-interpret.c) through
- * the loaded kms11 and kms12 descriptors.
+ * the core's XrM interpreter (api->interpret_xrm) through the loaded kms11
+ * and kms12 descriptors, and the plugins' check_config on a catalog build.
  */
 #include "config.h"
 
@@ -22,6 +22,7 @@
 #include "volact-catalog.h"
 #include "volact-error.h"
 #include "volact-plugins.h"
+#include "volact-reload.h"
 
 /* --- helpers ------------------------------------------------------------ */
 
@@ -568,6 +569,73 @@ test_interpret_resource_applications (void **state)
 }
 
 /* An unknown kind is refused, not ignored. */
+/* Builds a catalog from plugin folder PLUGIN_DIR (relative to the build tree)
+ * and an empty license folder, with CONFIG_TEXT as the host config FILE. */
+static VolactCatalog *
+build_with_config (const char *plugin_dir, const char *file, const char *config_text,
+                   GError **error)
+{
+  g_autofree char *plugins = test_buildpath (plugin_dir);
+  g_autofree char *licenses = test_tmpdir ();
+  g_autofree char *trust = test_reference_trust ();
+  g_autoptr (GKeyFile) config = g_key_file_new ();
+  const char *const dirs[] = { plugins, NULL };
+  VolactCatalogSources src = { dirs, licenses, trust, config, file };
+  VolactCatalog *c;
+
+  assert_true (g_key_file_load_from_data (config, config_text, -1, G_KEY_FILE_NONE, NULL));
+  c = volact_catalog_build (&src, NULL, error);
+  test_rmtree (licenses);
+  return c;
+}
+
+/* check_config runs on every build, also without a group, and its refusal
+ * fails the build with an error naming the config file, group and plugin. */
+static void
+test_check_config (void **state)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (VolactCatalog) c = NULL;
+
+  c = build_with_config ("tests/confplugin", "/etc/v.conf", "[host]\n", &error);
+  assert_non_null (c);
+  g_clear_pointer (&c, volact_catalog_unref);
+  c = build_with_config ("tests/confplugin", "/etc/v.conf", "[plugin:confcheck]\nmode=lax\n",
+                         &error);
+  assert_non_null (c);
+  g_clear_pointer (&c, volact_catalog_unref);
+
+  c = build_with_config ("tests/confplugin", "/etc/v.conf", "[plugin:confcheck]\nmode=fast\n",
+                         &error);
+  assert_null (c);
+  assert_true (g_error_matches (error, VOLACT_ERROR, VOLACT_E_CONFIG));
+  assert_non_null (strstr (error->message, "/etc/v.conf: [plugin:confcheck]: plugin confcheck"));
+  assert_non_null (strstr (error->message, "mode \"fast\" is not"));
+  g_clear_error (&error);
+
+  /* A group for a plugin that is not loaded is no error. */
+  c = build_with_config ("tests/confplugin", "/etc/v.conf", "[plugin:absent]\nx=1\n", &error);
+  assert_non_null (c);
+}
+
+/* A plugin without check_config takes no keys: its group must be empty. */
+static void
+test_config_for_plugin_without_check (void **state)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (VolactCatalog) c = NULL;
+
+  c = build_with_config ("plugins", "/etc/v.conf", "[plugin:kms12]\nlevel=3\n", &error);
+  assert_null (c);
+  assert_true (g_error_matches (error, VOLACT_ERROR, VOLACT_E_CONFIG));
+  assert_non_null (strstr (error->message, "/etc/v.conf: [plugin:kms12]: plugin kms12"));
+  assert_non_null (strstr (error->message, "takes no configuration"));
+  assert_non_null (strstr (error->message, "\"level\""));
+  g_clear_error (&error);
+  c = build_with_config ("plugins", "/etc/v.conf", "[plugin:kms12]\n", &error);
+  assert_non_null (c);
+}
+
 static void
 test_interpret_unknown_kind (void **state)
 {
@@ -592,6 +660,8 @@ main (void)
     cmocka_unit_test (test_interpret_strict),
     cmocka_unit_test (test_interpret_resource_applications),
     cmocka_unit_test (test_interpret_unknown_kind),
+    cmocka_unit_test (test_check_config),
+    cmocka_unit_test (test_config_for_plugin_without_check),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -9,7 +9,7 @@
 
 #include <glib.h>
 
-#include "volact-plugin.h"
+#include <volact/plugin.h>
 #include "volact-xmlsig.h"
 
 G_BEGIN_DECLS

@@ -8,7 +8,7 @@
 
 #include <glib.h>
 
-#include "volact-plugin.h"
+#include <volact/plugin.h>
 
 G_BEGIN_DECLS
 

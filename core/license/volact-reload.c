@@ -26,15 +26,12 @@ static GPtrArray *
 list_license_files (const char *dir, gboolean recurse, GError **error)
 {
   g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GDir) d = g_dir_open (dir, 0, error);
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GDir) d = g_dir_open (dir, 0, &local);
   const char *name;
 
   if (d == NULL) {
-    g_prefix_error (error, "license folder: ");
-    if (error && *error) {
-      (*error)->domain = VOLACT_ERROR;
-      (*error)->code = VOLACT_E_IO;
-    }
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "license folder: %s", local->message);
     return NULL;
   }
   while ((name = g_dir_read_name (d)) != NULL) {
@@ -62,6 +59,7 @@ interpret_file (VolactCatalogBuilder *b, VolactPluginSet *plugins, const VolactT
                 const char *path, GError **error)
 {
   g_autoptr (VolactLicense) lic = volact_license_load (path, trust, error);
+  g_autoptr (GError) local = NULL;
   const VolactLoadedPlugin *plugin;
 
   if (lic == NULL)
@@ -74,15 +72,66 @@ interpret_file (VolactCatalogBuilder *b, VolactPluginSet *plugins, const VolactT
   }
   volact_catalog_builder_set_plugin (b, plugin->desc->name);
   if (!plugin->desc->interpret (volact_catalog_host_api (), volact_license_document (lic), b,
-                                error)) {
-    if (error && *error && (*error)->domain != VOLACT_ERROR) {
-      (*error)->domain = VOLACT_ERROR;
-      (*error)->code = VOLACT_E_PLUGIN_INTERPRET;
-    }
-    g_prefix_error (error, "plugin %s refused %s: ", plugin->desc->name, path);
+                                &local)) {
+    /* A plugin's own domain becomes ours, as a new error (never edit a GError). */
+    g_set_error (error, VOLACT_ERROR,
+                 local != NULL && local->domain == VOLACT_ERROR ? local->code
+                                                                : VOLACT_E_PLUGIN_INTERPRET,
+                 "plugin %s refused %s: %s", plugin->desc->name, path,
+                 local != NULL ? local->message : "no reason given");
     return FALSE;
   }
   volact_catalog_builder_count_file (b);
+  return TRUE;
+}
+
+/* One plugin's [plugin:NAME] group: its check_config decides; a plugin
+ * without one takes no keys, so any key there is a typo or a leftover. */
+static gboolean
+check_plugin_config (const VolactLoadedPlugin *p, GKeyFile *config, const char *file,
+                     GError **error)
+{
+  g_autofree char *group = g_strconcat ("plugin:", p->desc->name, NULL);
+  g_autoptr (GError) local = NULL;
+  g_auto (GStrv) keys = g_key_file_get_keys (config, group, NULL, NULL);
+
+  if (p->desc->check_config != NULL) {
+    if (p->desc->check_config (volact_catalog_host_api (), config, group, &local))
+      return TRUE;
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG,
+                 "%s: [%s]: plugin %s (%s) refused its configuration: %s", file, group,
+                 p->desc->name, p->path, local != NULL ? local->message : "no reason given");
+    return FALSE;
+  }
+  if (keys == NULL || keys[0] == NULL)
+    return TRUE;
+  g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG,
+               "%s: [%s]: plugin %s (%s) takes no configuration, but the group sets \"%s\"", file,
+               group, p->desc->name, p->path, keys[0]);
+  return FALSE;
+}
+
+static gboolean
+check_plugin_configs (VolactPluginSet *plugins, GKeyFile *config, const char *file, GError **error)
+{
+  g_autoptr (GKeyFile) empty = g_key_file_new ();
+  GPtrArray *loaded = volact_plugin_set_plugins (plugins);
+  g_auto (GStrv) groups = NULL;
+
+  if (config == NULL)
+    config = empty;
+  if (file == NULL)
+    file = "(built-in configuration)";
+  for (guint i = 0; i < loaded->len; i++)
+    if (!check_plugin_config (loaded->pdata[i], config, file, error))
+      return FALSE;
+  /* A group for a plugin that is not (or no longer) loaded is not an error:
+   * the plugin may be dropped in later. Say so, in case it is a typo. */
+  groups = g_key_file_get_groups (config, NULL);
+  for (char **g = groups; *g != NULL; g++)
+    if (g_str_has_prefix (*g, "plugin:")
+        && volact_plugin_set_find (plugins, *g + strlen ("plugin:")) == NULL)
+      g_message ("%s: [%s]: no loaded plugin of that name; the group is ignored", file, *g);
   return TRUE;
 }
 
@@ -106,6 +155,8 @@ volact_catalog_build (const VolactCatalogSources *src, VolactPluginSet **plugins
     g_set_error (error, VOLACT_ERROR, r->error->code, "%s", r->error->message);
     return NULL;
   }
+  if (!check_plugin_configs (plugins, src->config, src->config_file, error))
+    return NULL;
   trust = volact_trust_load (src->trust_file, error);
   if (trust == NULL)
     return NULL;

@@ -19,10 +19,14 @@ typedef struct {
   const char *const *plugin_dirs; /* NULL-terminated, searched in order */
   const char *license_dir;        /* *.xrm files here and one folder below */
   const char *trust_file;         /* PEM file of trusted authority certificates */
+  GKeyFile *config;               /* the host config, for [plugin:NAME] groups; NULL = empty */
+  const char *config_file;        /* its file name for messages; NULL = built-in defaults */
 } VolactCatalogSources;
 
 /**
- * Loads the plugins, then every license file through the pipeline, hands each
+ * Loads the plugins, checks each one's `[plugin:NAME]` group of SRC->config
+ * (check_config; a non-empty group of a plugin without one is refused), then
+ * passes every license file through the pipeline, hands each
  * to the plugin claiming its family and finishes the catalog. Strict: a
  * refused plugin module, a license file that fails any check, a plugin that
  * refuses a document or inconsistent data fails the whole build. A file whose

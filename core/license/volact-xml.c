@@ -44,6 +44,34 @@ volact_xml_errors_free (VolactXmlErrors *errors)
   g_free (errors);
 }
 
+/* Attributes that identify an XrM element, in order of preference. */
+static const char *const identifying_attrs[] = { "id", "edition", "application", "keyGroup" };
+
+/* "<minimumCount edition=\"x\">" for the element a schema error is about
+ * (NODE may be the element or one of its attributes), so the message names
+ * the entry and not only the line; NULL when there is nothing to name. */
+static char *
+error_element (void *node)
+{
+  xmlNode *n = node;
+
+  if (n != NULL && n->type == XML_ATTRIBUTE_NODE)
+    n = n->parent;
+  if (n == NULL || n->type != XML_ELEMENT_NODE || n->name == NULL)
+    return NULL;
+  for (gsize i = 0; i < G_N_ELEMENTS (identifying_attrs); i++) {
+    xmlChar *value = xmlGetNoNsProp (n, BAD_CAST identifying_attrs[i]);
+    char *where;
+    if (value == NULL)
+      continue;
+    where = g_strdup_printf ("<%s %s=\"%s\">", (const char *) n->name, identifying_attrs[i],
+                             (const char *) value);
+    xmlFree (value);
+    return where;
+  }
+  return NULL;
+}
+
 void
 volact_xml_errors_handler (void *errors, VOLACT_XML_ERROR_CONST xmlError *error)
 {
@@ -53,7 +81,11 @@ volact_xml_errors_handler (void *errors, VOLACT_XML_ERROR_CONST xmlError *error)
     return;
   e->n_errors++;
   if (e->first == NULL) {
-    e->first = g_strstrip (g_strdup (error->message ? error->message : "unknown error"));
+    g_autofree char *where = error_element (error->node);
+    g_autofree char *text
+        = g_strstrip (g_strdup (error->message ? error->message : "unknown error"));
+    e->first
+        = where != NULL ? g_strdup_printf ("%s (in %s)", text, where) : g_steal_pointer (&text);
     e->first_line = error->line;
   }
 }

@@ -12,7 +12,7 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlversion.h>
 
-#include "volact-plugin.h"
+#include <volact/plugin.h>
 
 G_BEGIN_DECLS
 

@@ -3,7 +3,7 @@
  * loader must refuse it with VOLACT_E_PLUGIN_ABI before reading anything else. */
 #include "config.h"
 
-#include "volact-plugin.h"
+#include <volact/plugin.h>
 
 static const char *const badabi_families[] = { "badabi-test", NULL };
 

@@ -4,7 +4,7 @@
  * ([a-z0-9_-]{1,32}). The loader must refuse it with VOLACT_E_PLUGIN_NAME. */
 #include "config.h"
 
-#include "volact-plugin.h"
+#include <volact/plugin.h>
 
 static const char *const badname_families[] = { "badname-test", NULL };
 

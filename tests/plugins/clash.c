@@ -4,7 +4,7 @@
  * must refuse it with VOLACT_E_PLUGIN_DUPLICATE naming the family. */
 #include "config.h"
 
-#include "volact-plugin.h"
+#include <volact/plugin.h>
 
 static const char *const clash_families[] = { "clash-test", "kmsw7", NULL };
 

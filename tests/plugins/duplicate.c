@@ -4,7 +4,7 @@
  * VOLACT_E_PLUGIN_DUPLICATE (its own family, dup-test, must stay unclaimed). */
 #include "config.h"
 
-#include "volact-plugin.h"
+#include <volact/plugin.h>
 
 static const char *const duplicate_families[] = { "dup-test", NULL };
 

@@ -3,15 +3,14 @@
  * loader must refuse it with VOLACT_E_PLUGIN_LOAD and pass the reason on. */
 #include "config.h"
 
-#include "volact-plugin.h"
+#include <volact/plugin.h>
 
 static const char *const loadfail_families[] = { "loadfail-test", NULL };
 
 static gboolean
 loadfail_load (const VolactHostApi *api, GError **error)
 {
-  g_set_error_literal (error, g_quark_from_string (VOLACT_PLUGIN_ERROR_DOMAIN_NAME), 1,
-                       "loadfail refuses to start (deliberately)");
+  api->set_error (error, "loadfail refuses to start (deliberately)");
   return FALSE;
 }
 

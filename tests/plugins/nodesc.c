@@ -3,7 +3,7 @@
  * volact_plugin descriptor. The loader must refuse it with VOLACT_E_PLUGIN_NO_DESC. */
 #include "config.h"
 
-#include "volact-plugin.h"
+#include <volact/plugin.h>
 
 VOLACT_PLUGIN_EXPORT extern const int nodesc_LTX_something_else;
 VOLACT_PLUGIN_EXPORT const int nodesc_LTX_something_else = 42;

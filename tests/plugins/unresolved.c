@@ -5,7 +5,7 @@
  * it with VOLACT_E_PLUGIN_OPEN, naming the symbol. */
 #include "config.h"
 
-#include "volact-plugin.h"
+#include <volact/plugin.h>
 
 extern void volact_test_symbol_that_does_not_exist (void);
 

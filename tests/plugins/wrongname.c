@@ -4,7 +4,7 @@
  * must refuse it with VOLACT_E_PLUGIN_NAME. */
 #include "config.h"
 
-#include "volact-plugin.h"
+#include <volact/plugin.h>
 
 static const char *const wrongname_families[] = { "wrongname-test", NULL };
 

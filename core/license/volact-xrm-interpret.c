@@ -1,20 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * XrM kinds -> catalog entries. The documents reaching a plugin are already
- * XSD-valid and signed, but this code still parses every value strictly: the
- * schema is one layer, this is the next, and a plugin must not turn a value it
- * does not understand into a default.
+ * XrM kinds -> catalog entries, offered to plugins as api->interpret_xrm. The
+ * documents reaching it are already XSD-valid and signed, but this code still
+ * parses every value strictly: the schema is one layer, this is the next, and
+ * an interpreter must not turn a value it does not understand into a default.
+ * It adds entries only through the same VolactHostApi a plugin gets, so the
+ * catalog's checks apply to it exactly as to third-party code.
  */
 #include "config.h"
 
-#include "xrm-interpret.h"
+#include "volact-xrm-interpret.h"
+
+#include "volact-catalog.h"
+#include "volact-error.h"
 
 #include <string.h>
-
-/* Plugins cannot link volact_error_quark(); the string names the same quark. */
-/* Not g_quark_from_static_string: the string lives in this module, which may be closed. */
-#define XRM_ERROR (g_quark_from_string (VOLACT_PLUGIN_ERROR_DOMAIN_NAME))
-#define XRM_E_INTERPRET ((gint) VOLACT_PLUGIN_ERROR_INTERPRET)
 
 /* Authority defaults for a key group (docs/license-format.md, `cfg`). */
 #define XRM_DEFAULT_MAX_HOSTS 6u
@@ -41,7 +41,7 @@ fail (const Ctx *ctx, const VolactNode *node, GError **error, const char *format
   va_start (args, format);
   why = g_strdup_vprintf (format, args);
   va_end (args);
-  g_set_error (error, XRM_ERROR, XRM_E_INTERPRET, "%s:%u: %s", ctx->doc->path,
+  g_set_error (error, VOLACT_ERROR, VOLACT_E_PLUGIN_INTERPRET, "%s:%u: %s", ctx->doc->path,
                node != NULL ? ctx->api->node_line (node) : 0u, why);
   return FALSE;
 }
@@ -194,7 +194,8 @@ interpret_ppd (const Ctx *ctx, const VolactNode *grant, GError **error)
   {
     VolactEditionPolicySpec spec = { 0 };
     if (!req_attr (ctx, n, "edition", &spec.edition, error)
-        || !uint_attr (ctx, n, "count", 1, 1000000, FALSE, 0, &spec.minimum_count, error)
+        || !uint_attr (ctx, n, "count", 1, VOLACT_PLUGIN_MAX_MINIMUM_COUNT, FALSE, 0,
+                       &spec.minimum_count, error)
         || !choice_attr (ctx, n, "virtualMachines", "ignored", "counted", &spec.vms_count, error)
         || !ctx->api->set_edition_policy (ctx->b, ctx->doc, &spec, error))
       return FALSE;
@@ -313,32 +314,22 @@ static const struct {
 };
 
 gboolean
-xrm_interpret_claims (const char *const *families, const VolactDocument *doc, GError **error)
+volact_xrm_interpret (const char *const *families, const VolactDocument *doc,
+                      VolactCatalogBuilder *b, GError **error)
 {
-  if (families != NULL && doc->family != NULL && g_strv_contains (families, doc->family))
-    return TRUE;
-  g_set_error (error, XRM_ERROR, XRM_E_INTERPRET,
-               "%s: license family \"%s\" is not one this plugin interprets", doc->path,
-               doc->family ? doc->family : "(none)");
-  return FALSE;
-}
-
-gboolean
-xrm_interpret_document (const VolactHostApi *api, const VolactDocument *doc,
-                        VolactCatalogBuilder *b, GError **error)
-{
-  const Ctx ctx = { api, doc, b };
+  const Ctx ctx = { volact_catalog_host_api (), doc, b };
   const VolactNode *grant;
   const char *root_name;
 
-  if (api == NULL || api->abi_version != VOLACT_PLUGIN_ABI_VERSION) {
-    g_set_error (error, XRM_ERROR, XRM_E_INTERPRET, "%s: host API version %u, expected %u",
-                 doc->path, api ? (guint) api->abi_version : 0u, (guint) VOLACT_PLUGIN_ABI_VERSION);
+  if (families != NULL && (doc->family == NULL || !g_strv_contains (families, doc->family))) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_PLUGIN_INTERPRET,
+                 "%s: license family \"%s\" is not one this plugin interprets", doc->path,
+                 doc->family ? doc->family : "(none)");
     return FALSE;
   }
   if (doc->root == NULL)
     return fail (&ctx, NULL, error, "the document has no root element");
-  root_name = api->node_name (doc->root);
+  root_name = ctx.api->node_name (doc->root);
   if (g_strcmp0 (root_name, "license") != 0)
     return fail (&ctx, doc->root, error, "the root element is <%s>, not <license>",
                  root_name ? root_name : "?");

@@ -5,6 +5,9 @@
  * A plugin is a libtool module that exports exactly one const descriptor,
  * `<name>_LTX_volact_plugin` (VOLACT_PLUGIN_DEFINE writes it). The loader
  * checks abi_version and name before it calls anything in the module.
+ * Out of tree, build against the installed header with
+ * `pkg-config --cflags volact-plugin`; install into
+ * `pkg-config --variable=plugindir volact-plugin`.
  *
  * Plugins never read files and never parse XML bytes: the core parses,
  * validates against the XSD and verifies the signature, then hands the plugin
@@ -19,20 +22,24 @@
 
 G_BEGIN_DECLS
 
-/** The ABI version this header describes; bumped on any incompatible change. */
-#define VOLACT_PLUGIN_ABI_VERSION 1u
+/**
+ * The ABI version this header describes; bumped on any incompatible change.
+ * 2: VolactHostApi gained set_error and interpret_xrm; check_config takes the
+ * host API and is called on every load and reload.
+ */
+#define VOLACT_PLUGIN_ABI_VERSION 2u
 
 /**
- * Errors from plugins. A plugin cannot link the core's volact_error_quark(),
- * so it names the same domain by its string:
- * g_quark_from_string (VOLACT_PLUGIN_ERROR_DOMAIN_NAME) is VOLACT_ERROR.
- * Never g_quark_from_static_string() in a plugin: GLib would keep a pointer
- * into the module after it is closed.
- * A refused document uses code VOLACT_PLUGIN_ERROR_INTERPRET (VOLACT_E_PLUGIN_INTERPRET;
- * cast it to gint for g_set_error).
+ * The core's error domain, by name. Plugins report errors with
+ * api->set_error() and never need it; it is kept for the core's own check
+ * that the two agree. The code api->set_error() uses is
+ * VOLACT_PLUGIN_ERROR_INTERPRET (the core's VOLACT_E_PLUGIN_INTERPRET).
  */
 #define VOLACT_PLUGIN_ERROR_DOMAIN_NAME "volact-error-quark"
 #define VOLACT_PLUGIN_ERROR_INTERPRET 0xC0AC0107u
+
+/** The largest minimum count an edition can have: the wire field is 16 bits. */
+#define VOLACT_PLUGIN_MAX_MINIMUM_COUNT 65535u
 
 /** Read-only element of a verified license document. */
 typedef struct _VolactNode VolactNode;
@@ -62,8 +69,9 @@ typedef struct {
 /** Counting rule for one edition (from a `ppd` file). */
 typedef struct {
   const char *edition;
-  guint minimum_count;     /**< 1..1000000 */
-  gboolean vms_count;      /**< whether virtual machines raise the count */
+  guint minimum_count; /**< 1..VOLACT_PLUGIN_MAX_MINIMUM_COUNT (65535, the 16-bit wire
+                          count); set_edition_policy refuses anything else */
+  gboolean vms_count;  /**< whether virtual machines raise the count */
 } VolactEditionPolicySpec;
 
 /** Timing policy of one application (from `ppd` and `oob` files). Zero means "not set here". */
@@ -107,7 +115,8 @@ typedef struct {
  * namespace; pointers they return stay valid for the duration of the call.
  * Every add function copies its arguments and reports conflicts as GError.
  */
-typedef struct {
+typedef struct _VolactHostApi VolactHostApi;
+struct _VolactHostApi {
   guint32 abi_version;
   const VolactNode *(*node_child) (const VolactNode *node, const char *name);
   const VolactNode *(*node_next) (const VolactNode *node, const char *name);
@@ -127,7 +136,23 @@ typedef struct {
                              const VolactKeyGroupSpec *spec, GError **error);
   gboolean (*set_phone) (VolactCatalogBuilder *b, const VolactDocument *doc,
                          const VolactPhoneSpec *spec, GError **error);
-} VolactHostApi;
+
+  /**
+   * Sets *ERROR (if ERROR is non-NULL) in the core's error domain with code
+   * VOLACT_PLUGIN_ERROR_INTERPRET and the printf-style message. Name the file
+   * (doc->path) and line (node_line) in it.
+   */
+  void (*set_error) (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
+  /**
+   * The core's interpreter of the standard XrM kinds (pl, ppd, oob, phn, cfg,
+   * docs/license-format.md): checks that doc->family is one of FAMILIES
+   * (NULL-terminated; NULL skips the check), then adds what DOC declares to
+   * BUILDER. A plugin whose families use these kinds needs nothing else; see
+   * VOLACT_XRM_PLUGIN.
+   */
+  gboolean (*interpret_xrm) (const char *const *families, const VolactDocument *doc,
+                             VolactCatalogBuilder *builder, GError **error);
+};
 
 /** The one descriptor a plugin exports. All fields are read before any call. */
 typedef struct {
@@ -136,15 +161,22 @@ typedef struct {
   const char *version;         /**< the plugin's own version string */
   const char *const *replaces; /**< NULL-terminated plugin names this one supersedes, or NULL */
   const char *const *families; /**< NULL-terminated license families it interprets */
-  /** Optional; called once after the checks pass. */
+  /** Optional; called once after the checks pass, before check_config. */
   gboolean (*load) (const VolactHostApi *api, GError **error);
   /** Optional; called before the module is closed. */
   void (*unload) (void);
   /** Turns one verified document of a claimed family into catalog entries. */
   gboolean (*interpret) (const VolactHostApi *api, const VolactDocument *doc,
                          VolactCatalogBuilder *builder, GError **error);
-  /** Optional; checks the plugin's group `[plugin:<name>]` of the host config. */
-  gboolean (*check_config) (GKeyFile *config, const char *group, GError **error);
+  /**
+   * Optional; checks the plugin's group GROUP ("plugin:<name>") of the host
+   * config on every load and reload, before any license file is interpreted.
+   * Called even when the group is absent (CONFIG then has no such group).
+   * Failing it fails the load or reload. Without check_config, a non-empty
+   * `[plugin:<name>]` group is refused as unknown.
+   */
+  gboolean (*check_config) (const VolactHostApi *api, GKeyFile *config, const char *group,
+                            GError **error);
 } VolactPlugin;
 
 /* libtool's -module symbol prefixing: NAME_LTX_volact_plugin. */
@@ -152,11 +184,39 @@ typedef struct {
 #define VOLACT_PLUGIN_SYMBOL(name) VOLACT_PLUGIN_SYMBOL_ (name)
 
 /** Defines the exported descriptor of plugin NAME (an identifier). */
-#define VOLACT_PLUGIN_DEFINE(name)                                                         \
-  VOLACT_PLUGIN_EXPORT extern const VolactPlugin VOLACT_PLUGIN_SYMBOL (name);               \
+#define VOLACT_PLUGIN_DEFINE(name)                                                                 \
+  VOLACT_PLUGIN_EXPORT extern const VolactPlugin VOLACT_PLUGIN_SYMBOL (name);                      \
   VOLACT_PLUGIN_EXPORT const VolactPlugin VOLACT_PLUGIN_SYMBOL (name)
 
 #define VOLACT_PLUGIN_EXPORT __attribute__ ((visibility ("default")))
+
+/** A NULL-terminated string list usable in a descriptor: VOLACT_LIST ("a", "b"). */
+#define VOLACT_LIST(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/**
+ * A whole plugin for families stored in the standard XrM kinds: ID (a C
+ * identifier, equal to the module's file name and used as the plugin's name),
+ * VERSION (a string), FAMILIES (a VOLACT_LIST) and REPLACES (a VOLACT_LIST or
+ * NULL). A plugin whose name is not a C identifier uses VOLACT_PLUGIN_DEFINE. Interpretation is the
+ * core's, through api->interpret_xrm:
+ *
+ *   VOLACT_XRM_PLUGIN (kms12, "1.2.0", VOLACT_LIST ("kms08", "kmsw7"), VOLACT_LIST ("kms11"));
+ */
+#define VOLACT_XRM_PLUGIN(id_, version_, families_, replaces_)                                     \
+  VOLACT_PLUGIN_EXPORT extern const VolactPlugin VOLACT_PLUGIN_SYMBOL (id_);                       \
+  static gboolean id_##_xrm_interpret (const VolactHostApi *api, const VolactDocument *doc,        \
+                                       VolactCatalogBuilder *builder, GError **error)              \
+  {                                                                                                \
+    return api->interpret_xrm (VOLACT_PLUGIN_SYMBOL (id_).families, doc, builder, error);          \
+  }                                                                                                \
+  VOLACT_PLUGIN_DEFINE (id_) = {                                                                   \
+    .abi_version = VOLACT_PLUGIN_ABI_VERSION,                                                      \
+    .name = #id_,                                                                                  \
+    .version = (version_),                                                                         \
+    .replaces = (replaces_),                                                                       \
+    .families = (families_),                                                                       \
+    .interpret = id_##_xrm_interpret,                                                              \
+  }
 
 G_END_DECLS
 
