@@ -761,6 +761,8 @@ cmd_clients (VolactHost *host, const char *const *args, GError **error)
 {
   gboolean duplicates = FALSE;
   g_autoptr (GVariantDict) d = NULL;
+  GVariant *rows;
+  guint64 total = 0;
 
   if (args[0] != NULL) {
     if (!g_str_equal (args[0], "--duplicates")) {
@@ -769,9 +771,16 @@ cmd_clients (VolactHost *host, const char *const *args, GError **error)
     }
     duplicates = TRUE;
   }
+  /* Capped so that a reply stays a sensible size; `truncated` says when it bit. */
+  rows = volact_records_clients (host->records, duplicates, 100000, &total, error);
+  if (rows == NULL) {
+    g_prefix_error (error, "cannot list the client records: ");
+    return NULL;
+  }
   d = volact_admin_reply_new (0, "");
-  g_variant_dict_insert_value (d, "clients",
-                               volact_records_clients (host->records, duplicates, 100000));
+  g_variant_dict_insert (d, "truncated", "b", total > g_variant_n_children (rows));
+  g_variant_dict_insert (d, "total", "t", total);
+  g_variant_dict_insert_value (d, "clients", rows);
   return g_variant_dict_end (d);
 }
 
@@ -808,6 +817,8 @@ cmd_events (VolactHost *host, const char *const *args, GError **error)
   gint64 since = 0;
   gboolean csv = FALSE;
   g_autoptr (GVariantDict) d = NULL;
+  GVariant *rows;
+  guint64 total = 0;
 
   for (guint i = 0; args[i] != NULL; i++) {
     if (g_str_equal (args[i], "--csv")) {
@@ -820,9 +831,16 @@ cmd_events (VolactHost *host, const char *const *args, GError **error)
       return NULL;
     }
   }
+  rows = volact_records_events (host->records, since, 1000000, &total, error);
+  if (rows == NULL) {
+    g_prefix_error (error, "cannot list the events: ");
+    return NULL;
+  }
   d = volact_admin_reply_new (0, "");
   g_variant_dict_insert (d, "csv", "b", csv);
-  g_variant_dict_insert_value (d, "events", volact_records_events (host->records, since, 1000000));
+  g_variant_dict_insert (d, "truncated", "b", total > g_variant_n_children (rows));
+  g_variant_dict_insert (d, "total", "t", total);
+  g_variant_dict_insert_value (d, "events", rows);
   return g_variant_dict_end (d);
 }
 

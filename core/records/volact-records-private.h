@@ -118,7 +118,7 @@ struct _VolactRecords {
   /* Queries, under READ_LOCK. */
   GMutex read_lock;
   sqlite3 *rdb;
-  sqlite3_stmt *st_q_clients, *st_q_events;
+  sqlite3_stmt *st_q_clients, *st_q_clients_count, *st_q_events, *st_q_events_count;
 };
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)

@@ -221,9 +221,13 @@ static void
 finalize_statements (VolactRecords *records)
 {
   sqlite3_stmt **all[] = {
-    &records->st_begin,   &records->st_commit,     &records->st_rollback,  &records->st_pool,
-    &records->st_edition, &records->st_client,     &records->st_event,     &records->st_purge,
-    &records->st_names,   &records->st_cap_delete, &records->st_q_clients, &records->st_q_events,
+    &records->st_begin,           &records->st_commit,
+    &records->st_rollback,        &records->st_pool,
+    &records->st_edition,         &records->st_client,
+    &records->st_event,           &records->st_purge,
+    &records->st_names,           &records->st_cap_delete,
+    &records->st_q_clients,       &records->st_q_events,
+    &records->st_q_clients_count, &records->st_q_events_count,
   };
   for (gsize i = 0; i < G_N_ELEMENTS (all); i++)
     g_clear_pointer (all[i], sqlite3_finalize);

@@ -256,23 +256,14 @@ void
 volact_records_host_event (VolactRecords *records, guint event_id, const char *message)
 {
   g_autofree char *copy = NULL;
-  const char *text = volact_records_clean_text (message, MESSAGE_MAX_BYTES, &copy);
-  GLogLevelFlags level = G_LOG_LEVEL_MESSAGE;
+  const char *text;
   Row *row;
 
-  switch (event_id) {
-    case VOLACT_EVENT_HARDWARE_CHANGE:
-    case VOLACT_EVENT_ACTIVATION_WITHDRAWN:
-    case VOLACT_EVENT_ERROR:
-    case VOLACT_EVENT_DUPLICATE_CMID:
-      level = G_LOG_LEVEL_WARNING;
-      break;
-    default:
-      break;
-  }
-  g_log (G_LOG_DOMAIN, level, "%s (event %u)", text, event_id);
+  /* No g_log here: the caller (the host) writes each event to the journal
+   * once; logging it here as well showed every event twice. */
   if (records == NULL)
     return;
+  text = volact_records_clean_text (message, MESSAGE_MAX_BYTES, &copy);
   row = volact_records_row_new (ROW_HOST_EVENT, NULL, NULL, NULL, text, 0);
   row->time = real_now ();
   row->event = event_id;

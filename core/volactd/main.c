@@ -162,9 +162,11 @@ on_hangup (gpointer host)
   volact_notify ("RELOADING=1");
   if (volact_host_reload (host, &error))
     g_message ("reloaded plugins and license data");
-  else
-    volact_records_host_event (volact_host_records (host), 1008,
-                               error->message); /* logged to the journal too */
+  else {
+    /* The store only stores events: the journal line is ours to write. */
+    g_warning ("event 1008: %s", error->message);
+    volact_records_host_event (volact_host_records (host), 1008, error->message);
+  }
   volact_notify ("READY=1");
   return G_SOURCE_CONTINUE;
 }
@@ -228,6 +230,7 @@ main (int argc, char **argv)
         = g_strdup_printf ("volactd %s started (pid %d, port %u, admin socket %s)",
                            PACKAGE_VERSION, (int) getpid (), volact_server_port (server),
                            volact_host_config (host)->admin_socket);
+    g_message ("event 1000: %s", msg);
     volact_records_host_event (volact_host_records (host), 1000, msg);
   }
   volact_notify ("READY=1");
