@@ -132,6 +132,27 @@ flush (Fixture *fx)
   assert_true (volact_records_flush (fx->records, 30000));
 }
 
+/* The queries, which must succeed here (floating results, like the API's). */
+static GVariant *
+query_clients (Fixture *fx, gboolean duplicates_only, guint limit)
+{
+  g_autoptr (GError) error = NULL;
+  GVariant *rows = volact_records_clients (fx->records, duplicates_only, limit, NULL, &error);
+  if (rows == NULL)
+    fail_msg ("clients: %s", error->message);
+  return rows;
+}
+
+static GVariant *
+query_events (Fixture *fx, gint64 since, guint limit)
+{
+  g_autoptr (GError) error = NULL;
+  GVariant *rows = volact_records_events (fx->records, since, limit, NULL, &error);
+  if (rows == NULL)
+    fail_msg ("events: %s", error->message);
+  return rows;
+}
+
 static GVariant *
 lookup_row (GVariant *rows, const char *key, const char *value)
 {
@@ -244,7 +265,7 @@ test_vm_not_counted (void **state)
   /* The ignored visits are recorded all the same. */
   flush (fx);
   {
-    g_autoptr (GVariant) events = volact_records_events (fx->records, 0, 0);
+    g_autoptr (GVariant) events = query_events (fx, 0, 0);
     guint uncounted = 0;
     g_variant_ref_sink (events);
     for (gsize i = 0; i < g_variant_n_children (events); i++) {
@@ -288,7 +309,7 @@ test_expiry (void **state)
   flush (fx);
   {
     g_autoptr (GVariant) clients
-        = g_variant_ref_sink (volact_records_clients (fx->records, FALSE, 0));
+        = g_variant_ref_sink (query_clients (fx, FALSE, 0));
     assert_int_equal (g_variant_n_children (clients), 0);
   }
   reopen (fx, 0);
@@ -526,7 +547,7 @@ test_duplicates (void **state)
   volact_records_count (fx->records, &tv.v, &r, &ticket);
   flush (fx);
   {
-    g_autoptr (GVariant) dups = g_variant_ref_sink (volact_records_clients (fx->records, TRUE, 0));
+    g_autoptr (GVariant) dups = g_variant_ref_sink (query_clients (fx, TRUE, 0));
     assert_int_equal (g_variant_n_children (dups), 0);
   }
   g_strlcpy (tv.name, "clone-b.corp.example.com", sizeof tv.name);
@@ -543,7 +564,7 @@ test_duplicates (void **state)
   cmid_for (1, tv.cmid);
   volact_records_format_cmid (tv.cmid, uuid);
   {
-    g_autoptr (GVariant) dups = g_variant_ref_sink (volact_records_clients (fx->records, TRUE, 0));
+    g_autoptr (GVariant) dups = g_variant_ref_sink (query_clients (fx, TRUE, 0));
     g_autoptr (GVariant) row = NULL;
     const char *name = NULL, *other = NULL;
     gboolean dup = FALSE;
@@ -558,7 +579,7 @@ test_duplicates (void **state)
     assert_true (g_variant_lookup (row, "duplicate", "b", &dup) && dup);
   }
   {
-    g_autoptr (GVariant) all = g_variant_ref_sink (volact_records_clients (fx->records, FALSE, 0));
+    g_autoptr (GVariant) all = g_variant_ref_sink (query_clients (fx, FALSE, 0));
     assert_int_equal (g_variant_n_children (all), 2);
   }
   assert_int_equal (count_warnings (&cap, uuid), 1);
@@ -566,7 +587,7 @@ test_duplicates (void **state)
   assert_int_equal (count_warnings (&cap, "clone-b.corp.example.com"), 1);
   /* ...and a host event 1009 names the CMID and both names. */
   {
-    g_autoptr (GVariant) events = g_variant_ref_sink (volact_records_events (fx->records, 0, 0));
+    g_autoptr (GVariant) events = g_variant_ref_sink (query_events (fx, 0, 0));
     guint n = 0;
     for (gsize i = 0; i < g_variant_n_children (events); i++) {
       g_autoptr (GVariant) row = g_variant_get_child_value (events, i);
@@ -590,7 +611,7 @@ test_duplicates (void **state)
   flush (fx);
   assert_int_equal (count_warnings (&cap, uuid), 2);
   {
-    g_autoptr (GVariant) dups = g_variant_ref_sink (volact_records_clients (fx->records, TRUE, 0));
+    g_autoptr (GVariant) dups = g_variant_ref_sink (query_clients (fx, TRUE, 0));
     g_autoptr (GVariant) row = lookup_row (dups, "cmid", uuid);
     const char *other = NULL;
     assert_non_null (row);
@@ -627,10 +648,10 @@ test_events (void **state)
   volact_records_log_refusal (fx->records, &tv.v, (guint32) VOLACT_E_EDITION_UNKNOWN, &ticket);
   assert_true (ticket > 0);
   volact_records_host_event (fx->records, VOLACT_EVENT_KEY_INSTALLED, "host key installed");
-  volact_records_host_event (NULL, VOLACT_EVENT_HOST_START, "logged only");
+  volact_records_host_event (NULL, VOLACT_EVENT_HOST_START, "no store: not stored");
   flush (fx);
 
-  g_autoptr (GVariant) events = g_variant_ref_sink (volact_records_events (fx->records, 0, 0));
+  g_autoptr (GVariant) events = g_variant_ref_sink (query_events (fx, 0, 0));
   assert_int_equal (g_variant_n_children (events), 3);
   {
     g_autoptr (GVariant) row = g_variant_get_child_value (events, 0);
@@ -687,8 +708,8 @@ test_events (void **state)
   /* since and limit */
   {
     g_autoptr (GVariant) later
-        = g_variant_ref_sink (volact_records_events (fx->records, fx->t0 + 100000, 0));
-    g_autoptr (GVariant) one = g_variant_ref_sink (volact_records_events (fx->records, 0, 1));
+        = g_variant_ref_sink (query_events (fx, fx->t0 + 100000, 0));
+    g_autoptr (GVariant) one = g_variant_ref_sink (query_events (fx, 0, 1));
     assert_int_equal (g_variant_n_children (later), 0);
     assert_int_equal (g_variant_n_children (one), 1);
   }
@@ -727,7 +748,7 @@ test_odd_input (void **state)
   volact_records_count (fx->records, &tv.v, &r, &ticket);
   flush (fx);
 
-  g_autoptr (GVariant) events = g_variant_ref_sink (volact_records_events (fx->records, 0, 0));
+  g_autoptr (GVariant) events = g_variant_ref_sink (query_events (fx, 0, 0));
   assert_int_equal (g_variant_n_children (events), G_N_ELEMENTS (addresses) + 2);
   for (gsize i = 0; i < G_N_ELEMENTS (addresses); i++) {
     g_autoptr (GVariant) row = g_variant_get_child_value (events, i);
@@ -766,7 +787,7 @@ test_mass_expiry (void **state)
   flush (fx);
   {
     g_autoptr (GVariant) clients
-        = g_variant_ref_sink (volact_records_clients (fx->records, FALSE, 0));
+        = g_variant_ref_sink (query_clients (fx, FALSE, 0));
     assert_int_equal (g_variant_n_children (clients), 0);
   }
   /* The policy shortens retention to 7 days: the next visit applies it, and
@@ -818,7 +839,7 @@ test_event_cap (void **state)
   assert_true ((double) st.events * st.bytes_per_event <= (double) cap);
   assert_true (st.events > 100);
 
-  g_autoptr (GVariant) events = g_variant_ref_sink (volact_records_events (fx->records, 0, 0));
+  g_autoptr (GVariant) events = g_variant_ref_sink (query_events (fx, 0, 0));
   assert_int_equal (g_variant_n_children (events), st.events);
   {
     g_autoptr (GVariant) first = g_variant_get_child_value (events, 0);
@@ -1060,6 +1081,131 @@ test_open_errors (void **state)
   test_rmtree (dir);
 }
 
+/* --- failures reach the caller --- */
+
+/* A query over a LIMIT says how many rows there are in all. */
+static void
+test_query_total (void **state)
+{
+  Fixture *fx = *state;
+  g_autoptr (GError) error = NULL;
+  guint64 total = 0;
+
+  for (guint n = 1; n <= 3; n++)
+    count_visit (fx, n, fx->t0 - (gint64) n, CLIENT_MIN, NULL);
+  flush (fx);
+  {
+    g_autoptr (GVariant) rows
+        = g_variant_ref_sink (volact_records_clients (fx->records, FALSE, 2, &total, &error));
+    g_autoptr (GVariant) first = NULL;
+    char uuid[37];
+    guint8 cmid[16];
+    const char *s = NULL;
+    assert_non_null (rows);
+    assert_int_equal (g_variant_n_children (rows), 2);
+    assert_int_equal (total, 3);
+    /* The most recently seen come first: CMID 1 (t0 - 1). */
+    first = g_variant_get_child_value (rows, 0);
+    cmid_for (1, cmid);
+    volact_records_format_cmid (cmid, uuid);
+    assert_true (g_variant_lookup (first, "cmid", "&s", &s));
+    assert_string_equal (s, uuid);
+  }
+  for (guint limit = 0; limit <= 4; limit += 3) { /* no cap, and a cap the rows just fit */
+    g_autoptr (GVariant) rows
+        = g_variant_ref_sink (volact_records_clients (fx->records, FALSE, limit, &total, &error));
+    assert_non_null (rows);
+    assert_int_equal (g_variant_n_children (rows), 3);
+    assert_int_equal (total, 3);
+  }
+  {
+    g_autoptr (GVariant) rows
+        = g_variant_ref_sink (volact_records_events (fx->records, 0, 1, &total, &error));
+    assert_non_null (rows);
+    assert_int_equal (g_variant_n_children (rows), 1);
+    assert_int_equal (total, 3);
+  }
+  {
+    g_autoptr (GVariant) rows
+        = g_variant_ref_sink (volact_records_events (fx->records, fx->t0 - 2, 1, &total, &error));
+    assert_non_null (rows);
+    assert_int_equal (total, 2); /* the cap and SINCE together */
+  }
+}
+
+/* Runs SQL on the fixture's clients.db through a connection of its own. */
+static void
+db_exec (Fixture *fx, const char *sql)
+{
+  g_autofree char *path = g_build_filename (fx->dir, "clients.db", NULL);
+  sqlite3 *db = NULL;
+
+  assert_int_equal (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+  assert_int_equal (sqlite3_exec (db, sql, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close (db);
+}
+
+/* A database that cannot be read is an error naming the file and the cause,
+ * never an empty list (`volactctl clients` would print nothing and exit 0). */
+static void
+test_query_errors (void **state)
+{
+  Fixture *fx = *state;
+  g_autoptr (GError) error = NULL;
+  guint64 total = 7;
+
+  count_visit (fx, 1, fx->t0, CLIENT_MIN, NULL);
+  flush (fx);
+  db_exec (fx, "DROP TABLE clients");
+  assert_null (volact_records_clients (fx->records, FALSE, 0, &total, &error));
+  assert_true (g_error_matches (error, VOLACT_ERROR, VOLACT_E_IO));
+  assert_non_null (strstr (error->message, "clients.db"));
+  assert_non_null (strstr (error->message, "no such table: clients"));
+  assert_int_equal (total, 7); /* untouched */
+  g_clear_error (&error);
+  /* The other query does not read that table; the connection is usable still. */
+  {
+    g_autoptr (GVariant) events = g_variant_ref_sink (query_events (fx, 0, 0));
+    assert_int_equal (g_variant_n_children (events), 1);
+  }
+  db_exec (fx, "DROP TABLE events");
+  assert_null (volact_records_events (fx->records, 0, 1, &total, &error));
+  assert_true (g_error_matches (error, VOLACT_ERROR, VOLACT_E_IO));
+  assert_non_null (strstr (error->message, "no such table: events"));
+}
+
+static void
+capture_all (const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer user_data)
+{
+  capture_log (domain, level, message, user_data);
+}
+
+/* The host writes each host event to the journal itself; the store only
+ * stores it (else every event appears twice). */
+static void
+test_host_event_not_logged (void **state)
+{
+  Fixture *fx = *state;
+  LogCapture cap;
+  guint handler;
+
+  g_mutex_init (&cap.lock);
+  cap.warnings = g_ptr_array_new_with_free_func (g_free);
+  handler = g_log_set_handler (G_LOG_DOMAIN, G_LOG_LEVEL_MASK, capture_all, &cap);
+  volact_records_host_event (fx->records, VOLACT_EVENT_ERROR, "the disk is on fire");
+  volact_records_host_event (fx->records, VOLACT_EVENT_RELOAD, "reloaded for the test");
+  flush (fx);
+  g_log_remove_handler (G_LOG_DOMAIN, handler);
+  assert_int_equal (count_warnings (&cap, "the disk is on fire"), 0);
+  assert_int_equal (count_warnings (&cap, "reloaded for the test"), 0);
+  {
+    g_autoptr (GVariant) events = g_variant_ref_sink (query_events (fx, 0, 0));
+    assert_int_equal (g_variant_n_children (events), 2);
+  }
+  g_ptr_array_unref (cap.warnings);
+  g_mutex_clear (&cap.lock);
+}
+
 static void
 test_cmid_text (void **state)
 {
@@ -1103,6 +1249,9 @@ main (int argc, char **argv)
     cmocka_unit_test (test_kill9),
     cmocka_unit_test (test_open_errors),
     cmocka_unit_test (test_cmid_text),
+    cmocka_unit_test_setup_teardown (test_query_total, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_query_errors, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_host_event_not_logged, setup, teardown),
   };
   if (argc == 3 && strcmp (argv[1], "--child-writer") == 0)
     return child_writer (argv[2]);

@@ -152,6 +152,15 @@ print_csv_field (const char *s, gboolean last)
   putchar (last ? '\n' : ',');
 }
 
+/* How many rows matched a clients or events query (the reply may hold fewer). */
+static guint64
+lookup_total (GVariantDict *d)
+{
+  guint64 v = 0;
+  g_variant_dict_lookup (d, "total", "t", &v);
+  return v;
+}
+
 static void
 print_clients (GVariantDict *d)
 {
@@ -179,7 +188,12 @@ print_clients (GVariantDict *d)
     g_variant_unref (row);
     n++;
   }
-  printf ("%u client record%s\n", n, n == 1 ? "" : "s");
+  if (lookup_bool (d, "truncated"))
+    printf ("showing the first %u of %" G_GUINT64_FORMAT " client records (most recently seen "
+            "first; the reply is capped)\n",
+            n, lookup_total (d));
+  else
+    printf ("%u client record%s\n", n, n == 1 ? "" : "s");
 }
 
 static void
@@ -192,6 +206,7 @@ print_events (GVariantDict *d)
   gboolean csv = lookup_bool (d, "csv");
   GVariantIter iter;
   GVariant *row;
+  gsize n = rows ? g_variant_n_children (rows) : 0;
 
   if (csv)
     for (gsize i = 0; i < G_N_ELEMENTS (columns); i++)
@@ -254,6 +269,12 @@ print_events (GVariantDict *d)
     }
     g_variant_unref (row);
   }
+  /* In CSV the note goes to stderr, so that the file stays valid CSV. */
+  if (lookup_bool (d, "truncated"))
+    fprintf (csv ? stderr : stdout,
+             "showing the first %" G_GSIZE_FORMAT " of %" G_GUINT64_FORMAT
+             " events (oldest first; the reply is capped): use --since for later ones\n",
+             n, lookup_total (d));
 }
 
 static void

@@ -10,6 +10,25 @@
 
 #include <string.h>
 
+/* Caps so that a reply stays a sensible size; `truncated` and `total` say when one bit. */
+#define CLIENTS_CAP 100000
+#define EVENTS_CAP 1000000
+
+/* Adds ROWS (NULL on error) under KEY with the truncation fields; NULL passes the error on. */
+static GVariant *
+rows_reply (GVariantDict *d, const char *key, GVariant *rows, guint64 total, const char *what,
+            GError **error)
+{
+  if (rows == NULL) {
+    g_prefix_error (error, "cannot list the %s: ", what);
+    return NULL;
+  }
+  g_variant_dict_insert (d, "truncated", "b", total > g_variant_n_children (rows));
+  g_variant_dict_insert (d, "total", "t", total);
+  g_variant_dict_insert_value (d, key, rows);
+  return g_variant_dict_end (d);
+}
+
 GVariant *
 volact_cmd_clients (VolactHost *host, const char *const *args, GError **error)
 {
@@ -23,10 +42,11 @@ volact_cmd_clients (VolactHost *host, const char *const *args, GError **error)
     }
     duplicates = TRUE;
   }
+  GVariant *rows;
+  guint64 total = 0;
+  rows = volact_records_clients (host->records, duplicates, CLIENTS_CAP, &total, error);
   d = volact_admin_reply_new (0, "");
-  g_variant_dict_insert_value (d, "clients",
-                               volact_records_clients (host->records, duplicates, 100000));
-  return g_variant_dict_end (d);
+  return rows_reply (d, "clients", rows, total, "client records", error);
 }
 
 /* --since accepts unix seconds or an ISO 8601 date/time (UTC unless it says otherwise). */
@@ -74,8 +94,10 @@ volact_cmd_events (VolactHost *host, const char *const *args, GError **error)
       return NULL;
     }
   }
+  GVariant *rows;
+  guint64 total = 0;
+  rows = volact_records_events (host->records, since, EVENTS_CAP, &total, error);
   d = volact_admin_reply_new (0, "");
   g_variant_dict_insert (d, "csv", "b", csv);
-  g_variant_dict_insert_value (d, "events", volact_records_events (host->records, since, 1000000));
-  return g_variant_dict_end (d);
+  return rows_reply (d, "events", rows, total, "events", error);
 }

@@ -59,14 +59,28 @@ void volact_records_on_commit (VolactRecords *records, VolactCommittedFunc func,
 /** Current count of POOL (after purging expired records). */
 guint volact_records_pool_count (VolactRecords *records, const char *pool, guint retention_days);
 
-/** Logs a host event (start, reload, activation, hardware change, error) with its id. */
+/**
+ * Stores a host event (start, reload, activation, hardware change, error)
+ * with its id in the events table. It writes nothing to the journal: the
+ * caller logs the event, once. RECORDS NULL (not open yet): does nothing.
+ */
 void volact_records_host_event (VolactRecords *records, guint event_id, const char *message);
 
-/** Rows for `volactctl clients` (aa{sv}): cmid, name, pool, edition, last_seen, vm, duplicate.
- * Both queries return a floating GVariant; LIMIT 0 means no limit. */
-GVariant *volact_records_clients (VolactRecords *records, gboolean duplicates_only, guint limit);
-/** Events since SINCE (unix seconds) for `volactctl events`, oldest first (aa{sv}). */
-GVariant *volact_records_events (VolactRecords *records, gint64 since, guint limit);
+/**
+ * Rows for `volactctl clients` (aa{sv}): cmid, name, pool, edition,
+ * last_seen, vm, duplicate..., most recently seen first, at most LIMIT of
+ * them (0: no limit). Returns a floating GVariant, or NULL with ERROR
+ * (VOLACT_E_IO, naming clients.db and what SQLite said) when the database
+ * cannot be read: never an empty list for a failure. *TOTAL (may be NULL)
+ * receives how many rows match: more than returned when LIMIT cut the
+ * answer short.
+ */
+GVariant *volact_records_clients (VolactRecords *records, gboolean duplicates_only, guint limit,
+                                  guint64 *total, GError **error);
+/** Events since SINCE (unix seconds) for `volactctl events`, oldest first (aa{sv});
+ * LIMIT, TOTAL and errors as for volact_records_clients. */
+GVariant *volact_records_events (VolactRecords *records, gint64 since, guint limit,
+                                 guint64 *total, GError **error);
 
 /*
  * Additions to the API above (see docs/events.md for the whole contract).

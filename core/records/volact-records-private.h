@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Client records, private: the state shared by the parts of the store
+ * (volact-records*.c) and the functions they call in one another. Nothing
+ * outside core/records/ includes this.
+ */
+#ifndef VOLACT_RECORDS_PRIVATE_H
+#define VOLACT_RECORDS_PRIVATE_H
+
+#include "volact-records.h"
+#include "volact-records-index.h"
+
+#include <sqlite3.h>
+
+G_BEGIN_DECLS
+
+#define SECONDS_PER_DAY 86400
+/* Distinct editions kept in the editions table; more (a client inventing
+ * edition ids) are stored as text in the event instead. */
+#define MAX_EDITIONS 4096
+#define NAME_MAX_BYTES 255
+#define EDITION_MAX_BYTES 64
+#define MESSAGE_MAX_BYTES 1024
+
+/* clients.flags */
+enum { CLIENT_COUNTED = 1, CLIENT_VM = 2, CLIENT_DUPLICATE = 4 };
+/* events.flags */
+enum { EVENT_VM = 1, EVENT_COUNTED = 2 };
+
+typedef enum {
+  ROW_VISIT,      /* client upsert + event 12290 */
+  ROW_REFUSAL,    /* event 12290 only */
+  ROW_HOST_EVENT, /* event 1000..1009 */
+  ROW_PURGE,      /* delete expired clients */
+  ROW_POOL,       /* pools row (new pool or retention change) */
+  ROW_EDITION,    /* editions row */
+} RowKind;
+
+enum {
+  ROW_F_VM = 1 << 0,
+  ROW_F_COUNTED = 1 << 1,
+  ROW_F_NEW_NAME = 1 << 2, /* a name this CMID did not have: log the duplicate */
+};
+
+/* One queued write. Strings point into data[]. */
+typedef struct _Row Row;
+struct _Row {
+  Row *next;
+  guint64 ticket;
+  gint64 time;   /* event time; ROW_POOL: retention days */
+  guint32 seen;  /* client's last_seen as stored; ROW_PURGE: the cutoff */
+  guint32 event; /* event id */
+  guint32 minutes_left;
+  guint32 minimum;
+  guint32 count;
+  guint32 result;
+  guint32 n_cmids; /* ROW_PURGE */
+  guint16 pool;    /* 0 = none */
+  guint16 edition; /* 0 = none: the text in edition_text is stored instead */
+  guint8 kind;
+  guint8 flags;
+  guint8 state;
+  guint8 address_len; /* 0 (see address_text), 4 or 16 */
+  guint8 cmid[16];
+  guint8 address[16];
+  const char *name;         /* machine name; ROW_POOL/ROW_EDITION: the name */
+  const char *edition_text; /* edition as given */
+  const char *address_text; /* an address that is not an IP address, or NULL */
+  const char *message;      /* host events */
+  guint8 data[];
+};
+
+typedef struct {
+  char *name;
+  guint retention_days; /* 0 = never seen with a retention */
+} PoolInfo;
+
+struct _VolactRecords {
+  char *path;
+
+  /* Everything below up to "writer" is under LOCK. */
+  GMutex lock;
+  GCond wake;      /* the writer waits for rows */
+  GCond committed; /* flushers wait for commits */
+  VolactIndex *index;
+  GPtrArray *pools;     /* PoolInfo*, index = pool id, [0] = NULL */
+  GHashTable *pool_ids; /* name -> GUINT_TO_POINTER (id) */
+  GPtrArray *editions;  /* char*, index = edition id, [0] = NULL */
+  GHashTable *edition_ids;
+  Row *head, *tail;
+  guint pending;      /* rows queued or being written, not yet committed */
+  guint pending_peak; /* highest PENDING since the last malloc_trim */
+  guint64 last_ticket;
+  guint64 committed_ticket;
+  gboolean stopping;
+  gboolean writer_waiting;
+  gboolean writer_failing;
+  guint flush_waiters;
+  guint64 events;         /* writer's count, copied here after each commit */
+  double bytes_per_event; /* idem */
+  gint64 last_idle_purge; /* monotonic µs */
+  VolactCommittedFunc commit_func;
+  gpointer commit_data;
+  GMainContext *commit_context;
+  GSource *commit_source; /* pending report, or NULL */
+  guint64 reported_ticket;
+
+  /* Writer thread only (and open/close around it). */
+  GThread *writer;
+  sqlite3 *db;
+  sqlite3_stmt *st_begin, *st_commit, *st_rollback;
+  sqlite3_stmt *st_pool, *st_edition, *st_client, *st_event, *st_purge, *st_names;
+  sqlite3_stmt *st_cap_delete;
+  guint64 w_events;
+  double w_bytes_per_event;
+  guint64 event_cap;
+
+  /* Queries, under READ_LOCK. */
+  GMutex read_lock;
+  sqlite3 *rdb;
+  sqlite3_stmt *st_q_clients, *st_q_clients_count, *st_q_events, *st_q_events_count;
+};
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+
+/* ---------------------------------------------------------------- time */
+
+static inline gint64
+real_now (void)
+{
+  return g_get_real_time () / G_USEC_PER_SEC;
+}
+
+static inline guint32
+clamp_time (gint64 t)
+{
+  return (guint32) CLAMP (t, 0, (gint64) G_MAXUINT32);
+}
+
+static inline guint
+retention_or_default (guint days)
+{
+  return days ? days : VOLACT_RECORDS_DEFAULT_RETENTION_DAYS;
+}
+
+/* "Past retention" is last_seen <= cutoff. */
+static inline gboolean
+cutoff_for (gint64 now, guint retention_days, guint32 *cutoff)
+{
+  gint64 c = now - (gint64) retention_or_default (retention_days) * SECONDS_PER_DAY;
+  if (c < 0)
+    return FALSE;
+  *cutoff = clamp_time (c);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- SQLite helpers (-schema.c) */
+
+/* Sets ERROR to "PATH: WHAT: SQLite's message" (VOLACT_E_IO); returns FALSE. */
+G_GNUC_INTERNAL gboolean volact_records_db_fail (sqlite3 *db, const char *path, const char *what,
+                                                 GError **error);
+/* A persistent prepared statement, or NULL with ERROR naming PATH. */
+G_GNUC_INTERNAL sqlite3_stmt *volact_records_prepare (sqlite3 *db, const char *path,
+                                                      const char *sql, GError **error);
+/* Runs a statement to completion and resets it; TRUE if it finished. */
+G_GNUC_INTERNAL gboolean volact_records_step_done (sqlite3_stmt *stmt);
+
+/* ---------------------------------------------------------------- rows (-codec.c) */
+
+/* TEXT as valid UTF-8 of at most MAX bytes: TEXT itself, or a copy left in *OWNED. */
+G_GNUC_INTERNAL const char *volact_records_clean_text (const char *text, gsize max, char **owned);
+/* A 4 or 16 byte address as text, or NULL. */
+G_GNUC_INTERNAL char *volact_records_format_address (const guint8 *bytes, int len);
+/* A row with room for the strings given (copied) and EXTRA more bytes. */
+G_GNUC_INTERNAL Row *volact_records_row_new (RowKind kind, const char *name, const char *edition,
+                                             const char *address_text, const char *message,
+                                             gsize extra);
+/* The event part of a visit or refusal, built before taking the lock. */
+G_GNUC_INTERNAL Row *volact_records_row_new_visit (RowKind kind, const VolactVisit *visit);
+G_GNUC_INTERNAL void volact_records_free_rows (Row *row);
+/* Prepares the writer's statements on records->db. */
+G_GNUC_INTERNAL gboolean volact_records_prepare_writer (VolactRecords *records, GError **error);
+/* Writes ROW in the open transaction; duplicate-CMID warnings go to WARNINGS. */
+G_GNUC_INTERNAL gboolean volact_records_write_row (VolactRecords *records, const Row *row,
+                                                   GPtrArray *warnings);
+
+/* ---------------------------------------------------------------- pools and editions
+ * (volact-records.c) */
+
+G_GNUC_INTERNAL void volact_records_pool_set (VolactRecords *records, guint id, const char *name,
+                                              guint retention_days);
+G_GNUC_INTERNAL void volact_records_edition_set (VolactRecords *records, guint id,
+                                                 const char *name);
+
+/* ---------------------------------------------------------------- loading, retention (-load.c) */
+
+G_GNUC_INTERNAL gboolean volact_records_load_names (VolactRecords *records, GError **error);
+G_GNUC_INTERNAL gboolean volact_records_load_clients (VolactRecords *records, GError **error);
+G_GNUC_INTERNAL gboolean volact_records_load_event_stats (VolactRecords *records, GError **error);
+/* Drops POOL's records past retention at NOW and queues their deletion. */
+G_GNUC_INTERNAL void volact_records_purge_pool_locked (VolactRecords *records, guint pool,
+                                                       guint retention_days, gint64 now);
+G_GNUC_INTERNAL void volact_records_purge_all_locked (VolactRecords *records, gint64 now);
+
+/* ---------------------------------------------------------------- the writer (-writer.c) */
+
+/* Appends ROW to the queue and gives it the next ticket. */
+G_GNUC_INTERNAL guint64 volact_records_enqueue_locked (VolactRecords *records, Row *row);
+/* The writer thread's body (DATA: the VolactRecords). */
+G_GNUC_INTERNAL gpointer volact_records_writer_main (gpointer data);
+
+/* ---------------------------------------------------------------- queries (-query.c) */
+
+/* Prepares the query statements on records->rdb. */
+G_GNUC_INTERNAL gboolean volact_records_prepare_reader (VolactRecords *records, GError **error);
+
+G_END_DECLS
+
+#endif

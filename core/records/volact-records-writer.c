@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Client records: the queue and the writer thread. Rows are committed in
+ * transactions of at most BATCH_MAX; a failed commit is retried with
+ * back-off and nothing is acknowledged meanwhile; commits are reported to
+ * the main context through a coalesced idle source.
+ */
+#include "config.h"
+
+#include "volact-records-private.h"
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+/* Rows per transaction: big enough to amortise the fsync, small enough that
+ * a commit never holds the database for long. */
+#define BATCH_MAX 4096
+/* Idle pools are purged (and their rows deleted on disk) this often. */
+#define IDLE_PURGE_SECONDS 60
+/* When over the cap, delete down to this share of it so deletes come in
+ * batches rather than with every commit. */
+#define CAP_LOW_WATER 0.9
+/* Writer retry back-off after a failed commit. */
+#define RETRY_MIN_MS 50
+#define RETRY_MAX_MS 2000
+#define CLOSE_RETRIES 3
+/* Give freed row memory back to the system after a backlog this large. */
+#define TRIM_AFTER_ROWS 16384
+
+guint64
+volact_records_enqueue_locked (VolactRecords *records, Row *row)
+{
+  row->ticket = ++records->last_ticket;
+  row->next = NULL;
+  if (records->tail)
+    records->tail->next = row;
+  else
+    records->head = row;
+  records->tail = row;
+  if (++records->pending > records->pending_peak)
+    records->pending_peak = records->pending;
+  /* Only wake the writer when it sleeps: a futex call per row would cost
+   * more than the whole count. */
+  if (records->writer_waiting) {
+    records->writer_waiting = FALSE;
+    g_cond_signal (&records->wake);
+  }
+  return row->ticket;
+}
+
+/* ---------------------------------------------------------------- commit reports */
+
+static gboolean
+dispatch_commit (gpointer user_data)
+{
+  VolactRecords *records = user_data;
+  VolactCommittedFunc func;
+  gpointer data;
+  GSource *source;
+  guint64 t;
+  gboolean report;
+
+  g_mutex_lock (&records->lock);
+  source = records->commit_source;
+  records->commit_source = NULL;
+  t = records->committed_ticket;
+  func = records->commit_func;
+  data = records->commit_data;
+  report = t > records->reported_ticket;
+  if (report)
+    records->reported_ticket = t;
+  g_mutex_unlock (&records->lock);
+  if (source != NULL)
+    g_source_unref (source);
+  if (report && func != NULL)
+    func (t, data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_report_locked (VolactRecords *records)
+{
+  GSource *source;
+
+  if (records->commit_func == NULL || records->commit_source != NULL
+      || records->committed_ticket <= records->reported_ticket)
+    return;
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, dispatch_commit, records, NULL);
+  g_source_set_static_name (source, "volact-records-commit");
+  records->commit_source = source; /* our reference, dropped by dispatch or close */
+  g_source_attach (source, records->commit_context);
+}
+
+void
+volact_records_on_commit (VolactRecords *records, VolactCommittedFunc func, gpointer user_data)
+{
+  GMainContext *context = g_main_context_ref_thread_default ();
+  GSource *old;
+
+  g_return_if_fail (records != NULL);
+  g_mutex_lock (&records->lock);
+  old = records->commit_source;
+  records->commit_source = NULL;
+  if (records->commit_context)
+    g_main_context_unref (records->commit_context);
+  records->commit_context = context;
+  records->commit_func = func;
+  records->commit_data = user_data;
+  schedule_report_locked (records);
+  g_mutex_unlock (&records->lock);
+  if (old != NULL) {
+    g_source_destroy (old);
+    g_source_unref (old);
+  }
+}
+
+gboolean
+volact_records_flush (VolactRecords *records, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  guint64 target;
+  gboolean done;
+
+  g_return_val_if_fail (records != NULL, FALSE);
+  g_mutex_lock (&records->lock);
+  target = records->last_ticket;
+  records->flush_waiters++;
+  if (records->writer_waiting && records->head) {
+    records->writer_waiting = FALSE;
+    g_cond_signal (&records->wake);
+  }
+  while (records->committed_ticket < target)
+    if (!g_cond_wait_until (&records->committed, &records->lock, deadline))
+      break;
+  done = records->committed_ticket >= target;
+  records->flush_waiters--;
+  g_mutex_unlock (&records->lock);
+  return done;
+}
+
+static gboolean
+enforce_cap (VolactRecords *records)
+{
+  double bpe = records->w_bytes_per_event;
+  guint64 keep, drop;
+
+  if ((double) records->w_events * bpe <= (double) records->event_cap)
+    return TRUE;
+  keep = (guint64) ((double) records->event_cap * CAP_LOW_WATER / bpe);
+  drop = records->w_events > keep ? records->w_events - keep : 0;
+  if (drop == 0)
+    return TRUE;
+  sqlite3_bind_int64 (records->st_cap_delete, 1, (sqlite3_int64) drop - 1);
+  if (!volact_records_step_done (records->st_cap_delete))
+    return FALSE;
+  records->w_events -= MIN ((guint64) sqlite3_changes (records->db), records->w_events);
+  return TRUE;
+}
+
+static gboolean
+write_batch (VolactRecords *records, Row *batch, GPtrArray *warnings, GError **error)
+{
+  guint64 events_before = records->w_events;
+
+  if (!volact_records_step_done (records->st_begin))
+    return volact_records_db_fail (records->db, records->path, "cannot begin", error);
+  for (Row *row = batch; row != NULL; row = row->next) {
+    if (!volact_records_write_row (records, row, warnings))
+      goto fail;
+  }
+  if (!enforce_cap (records))
+    goto fail;
+  if (!volact_records_step_done (records->st_commit))
+    goto fail;
+  return TRUE;
+
+fail:
+  volact_records_db_fail (records->db, records->path, "cannot write", error);
+  volact_records_step_done (
+      records->st_rollback); /* fails harmlessly if SQLite rolled back already */
+  records->w_events = events_before;
+  g_ptr_array_set_size (warnings, 0);
+  return FALSE;
+}
+
+gpointer
+volact_records_writer_main (gpointer data)
+{
+  VolactRecords *records = data;
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  guint64 lost = 0;  /* rows given up on at shutdown */
+  Row *chain = NULL; /* taken from the queue, not yet written */
+
+  for (;;) {
+    Row *batch, *last;
+    guint n, attempts = 0, delay = RETRY_MIN_MS;
+    gboolean ok = FALSE, trim = FALSE;
+    guint64 committed;
+
+    if (chain == NULL) {
+      g_mutex_lock (&records->lock);
+      for (;;) {
+        gint64 mono = g_get_monotonic_time ();
+        if (mono - records->last_idle_purge >= IDLE_PURGE_SECONDS * G_USEC_PER_SEC) {
+          /* Pools nobody asks about still lose their old records on time. */
+          records->last_idle_purge = mono;
+          volact_records_purge_all_locked (records, real_now ());
+        }
+        if (records->head != NULL || records->stopping)
+          break;
+        records->writer_waiting = TRUE;
+        g_cond_wait_until (&records->wake, &records->lock,
+                           records->last_idle_purge + IDLE_PURGE_SECONDS * G_USEC_PER_SEC);
+        records->writer_waiting = FALSE;
+      }
+      if (records->head == NULL) { /* stopping, and everything is written */
+        g_mutex_unlock (&records->lock);
+        break;
+      }
+      /* Everything queued at once: O(1) under the lock, so counting never
+       * waits for the writer. Rows stay "pending" until committed. */
+      chain = records->head;
+      records->head = records->tail = NULL;
+      g_mutex_unlock (&records->lock);
+    }
+
+    /* One transaction of at most BATCH_MAX rows, in queue order. */
+    batch = last = chain;
+    for (n = 1; n < BATCH_MAX && last->next != NULL; n++)
+      last = last->next;
+    chain = last->next;
+    last->next = NULL;
+
+    while (lost == 0) {
+      g_autoptr (GError) error = NULL;
+      gboolean stopping;
+
+      ok = write_batch (records, batch, warnings, &error);
+      if (ok)
+        break;
+      attempts++;
+      g_mutex_lock (&records->lock);
+      records->writer_failing = TRUE;
+      stopping = records->stopping;
+      g_mutex_unlock (&records->lock);
+      if (attempts == 1 || attempts % 100 == 0)
+        g_warning ("volact records: %s; retrying (attempt %u, %u rows waiting)", error->message,
+                   attempts, n);
+      if (stopping && attempts >= CLOSE_RETRIES)
+        break;
+      g_usleep ((gulong) delay * 1000);
+      delay = MIN (delay * 2, RETRY_MAX_MS);
+    }
+    if (!ok)
+      lost += n; /* only at shutdown: later rows are dropped too */
+    if (ok && attempts > 0)
+      g_message ("volact records: writing to %s again", records->path);
+    for (guint i = 0; i < warnings->len; i++)
+      g_warning ("%s (event %u)", (const char *) g_ptr_array_index (warnings, i),
+                 VOLACT_EVENT_DUPLICATE_CMID);
+    g_ptr_array_set_size (warnings, 0);
+
+    committed = last->ticket;
+    volact_records_free_rows (batch);
+
+    g_mutex_lock (&records->lock);
+    records->pending -= n;
+    if (records->pending == 0 && records->pending_peak >= TRIM_AFTER_ROWS) {
+      records->pending_peak = 0;
+      trim = TRUE;
+    }
+    if (trim) {
+      /* A drained backlog leaves its rows' memory in malloc's free lists;
+       * give the pages back (before reporting, so RSS is settled when a
+       * flush returns). Only after backlogs of TRIM_AFTER_ROWS rows. */
+      g_mutex_unlock (&records->lock);
+#ifdef __GLIBC__
+      malloc_trim (0);
+#endif
+      g_mutex_lock (&records->lock);
+    }
+    if (ok) {
+      records->committed_ticket = committed;
+      records->writer_failing = FALSE;
+      records->events = records->w_events;
+      schedule_report_locked (records);
+    }
+    if (records->flush_waiters)
+      g_cond_broadcast (&records->committed);
+    g_mutex_unlock (&records->lock);
+  }
+  if (lost > 0)
+    g_warning ("volact records: shutting down; %" G_GUINT64_FORMAT " rows were not written to %s",
+               lost, records->path);
+  return NULL;
+}
