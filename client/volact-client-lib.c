@@ -4,7 +4,7 @@
 
 #include "volact.h"
 
-#include "volact-activation.h"
+#include "volact-host-cert.h"
 #include "volact-crypto.h"
 #include "volact-error.h"
 #include "volact-protocol.h"
