@@ -4,7 +4,7 @@
 
 #include "volact.h"
 
-#include "volact-activation.h"
+#include "volact-host-cert.h"
 #include "volact-crypto.h"
 #include "volact-error.h"
 #include "volact-protocol.h"
@@ -52,7 +52,7 @@ volact_client_result_text (guint32 code)
 VolactClient *
 volact_client_new (const char *host, guint16 port, const char *trust_cert_path, GError **error)
 {
-  const char *trust = trust_cert_path != NULL ? trust_cert_path : VOLACT_TRUST_FILE;
+  const char *trust = trust_cert_path;
   g_autoptr (X509) cert = NULL;
   guint8 key_id[VOLACT_AUTHORITY_KEY_ID_SIZE];
   EVP_PKEY *authority;
@@ -60,6 +60,14 @@ volact_client_new (const char *host, guint16 port, const char *trust_cert_path, 
 
   if (host == NULL || *host == '\0') {
     g_set_error_literal (error, VOLACT_ERROR, VOLACT_E_CONFIG, "no host given");
+    return NULL;
+  }
+  /* No built-in default: trusting the committed demo authority unasked would let anyone
+   * holding its (public) key run a host this client accepts. */
+  if (trust == NULL || *trust == '\0') {
+    g_set_error_literal (error, VOLACT_ERROR, VOLACT_E_CONFIG,
+                         "no trusted authority given: name the certificate of the authority "
+                         "whose hosts to accept (volact-client --trust CERT)");
     return NULL;
   }
   cert = volact_crypto_load_certificate (trust, error);

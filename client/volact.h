@@ -3,12 +3,13 @@
  * libvolact: activate against a volact host (installed as <volact.h>).
  *
  * A VolactClient holds one TCP connection to one host and the pinned
- * authority certificate. Each volact_client_activate() sends one request
- * (docs/protocol.md) and accepts the answer only if it is signed by a host
- * key that the pinned authority certified. Several activations may use the
- * same client; the connection stays open between them.
+ * authority certificate, which the caller always names (there is no default). Each
+ * volact_client_activate() sends one request (docs/protocol.md) and accepts the answer only if it
+ * is signed by a host key that the pinned authority certified. Several activations may use the same
+ * client; the connection stays open between them.
  *
- *   g_autoptr (VolactClient) c = volact_client_new ("kms.example", 0, NULL, &error);
+ *   g_autoptr (VolactClient) c
+ *       = volact_client_new ("kms.example", 0, "/etc/myapp/authority.pem", &error);
  *   VolactClientRequest req = { .edition = "win7-enterprise", .name = "ws1.example" };
  *   VolactClientResult res;
  *   memcpy (req.cmid, machine_uuid, 16);
@@ -16,7 +17,8 @@
  *     ... licensed; ask again in res.renewal_interval minutes ...
  *
  * Errors are GErrors in VOLACT_CLIENT_ERROR whose code is the 32-bit volact
- * code (cast to gint), e.g. 0xC0AC0504 for a response that fails verification;
+ * code (cast to gint), e.g. VOLACT_RESULT_RESPONSE_INVALID for a response that
+ * fails verification;
  * volact_client_result_text() explains any code. Not thread-safe: use one
  * client per thread.
  */
@@ -31,6 +33,41 @@ G_BEGIN_DECLS
 #define VOLACT_CLIENT_DEFAULT_PORT 1688
 /** Bytes of a client machine ID (the machine's UUID). */
 #define VOLACT_CLIENT_CMID_SIZE 16
+
+/*
+ * Result and error codes a client meets, as in volact's one code table
+ * (`volactctl explain CODE` and volact_client_result_text() give the text),
+ * so embedders need not write hex. A verified response carries OK,
+ * COUNT_INSUFFICIENT, EDITION_NOT_COVERED or EDITION_UNKNOWN in res->result;
+ * the others arrive as the code of a GError in VOLACT_CLIENT_ERROR (cast to
+ * gint), and res->result repeats it.
+ */
+/** Licensed. */
+#define VOLACT_RESULT_OK 0x00000000u
+/** The host's count for the edition's pool is below the edition's minimum. */
+#define VOLACT_RESULT_COUNT_INSUFFICIENT 0xC004F038u
+/** The host is not activated, so it serves no clients. */
+#define VOLACT_RESULT_NOT_ACTIVATED 0xC0AC0402u
+/** The host's key does not activate this edition. */
+#define VOLACT_RESULT_EDITION_NOT_COVERED 0xC0AC0501u
+/** The host does not know this edition. */
+#define VOLACT_RESULT_EDITION_UNKNOWN 0xC0AC0502u
+/** The host does not speak this protocol version. */
+#define VOLACT_RESULT_PROTOCOL_VERSION 0xC0AC0503u
+/** The response failed verification (not signed by a host the pinned authority certified). */
+#define VOLACT_RESULT_RESPONSE_INVALID 0xC0AC0504u
+/** A request field is out of range. */
+#define VOLACT_RESULT_REQUEST_MALFORMED 0xC0AC0505u
+/** The host cannot store the activation right now; try again later. */
+#define VOLACT_RESULT_HOST_BUSY 0xC0AC0506u
+/** No connection, or no answer. */
+#define VOLACT_RESULT_HOST_UNREACHABLE 0xC0AC0507u
+/** A missing or invalid argument to volact_client_new(): no host, no trusted authority. */
+#define VOLACT_RESULT_CONFIG 0xC0AC0003u
+/** The trusted authority certificate could not be read. */
+#define VOLACT_RESULT_IO 0xC0AC0002u
+/** The trusted authority certificate holds no usable EC P-256 key, or a nonce could not be made. */
+#define VOLACT_RESULT_CRYPTO 0xC0AC000Bu
 
 /** GError domain of libvolact (volact's one error domain). */
 #define VOLACT_CLIENT_ERROR (volact_client_error_quark ())
@@ -58,7 +95,7 @@ typedef struct {
 
 /** What the host answered, from a verified signed response. */
 typedef struct {
-  guint32 result;            /* 0 licensed, else a code (0xC004F038: count insufficient) */
+  guint32 result;            /* VOLACT_RESULT_OK, else why not (VOLACT_RESULT_COUNT_INSUFFICIENT) */
   gboolean licensed;         /* result == 0 */
   guint32 count;             /* the edition's pool count, the requester included */
   guint minimum_count;       /* the count the edition needs */
@@ -74,10 +111,15 @@ typedef struct _VolactClient VolactClient;
  * volact_client_new:
  * @host: host name or address (an IPv6 address without brackets)
  * @port: TCP port, 0 for VOLACT_CLIENT_DEFAULT_PORT
- * @trust_cert_path: (nullable): PEM certificate of the authority to pin;
- *   NULL for the one installed with volact (the reference authority, DEMO ONLY)
+ * @trust_cert_path: PEM certificate of the authority to pin: the client
+ *   accepts only hosts this authority activated. Required: there is no
+ *   default (the reference authority installed with volact is for demos only
+ *   and must be named explicitly to be trusted).
  *
- * Loads the authority certificate; does not connect yet.
+ * Loads the authority certificate; does not connect yet. Fails with
+ * VOLACT_RESULT_CONFIG when @host or @trust_cert_path is NULL or empty,
+ * VOLACT_RESULT_IO when the certificate cannot be read and
+ * VOLACT_RESULT_CRYPTO when it holds no EC P-256 key.
  * Returns: (transfer full) (nullable): a client, or NULL with @error set.
  */
 VolactClient *volact_client_new (const char *host, guint16 port, const char *trust_cert_path,
@@ -93,13 +135,13 @@ VolactClient *volact_client_new (const char *host, guint16 port, const char *tru
  * fails on the network, it reconnects and tries once more.
  *
  * Returns TRUE when the host sent a verified signed response: @res holds it,
- * and res->result tells whether the client is licensed (0) or why not (for
- * example 0xC004F038 when the count is insufficient). Returns FALSE with
+ * and res->result tells whether the client is licensed (VOLACT_RESULT_OK) or
+ * why not (for example VOLACT_RESULT_COUNT_INSUFFICIENT). Returns FALSE with
  * @error set otherwise: the host's error response (its code, for example
- * 0xC0AC0402 when the host is not activated), 0xC0AC0504 when the response
- * fails verification, 0xC0AC0507 when no answer arrived, 0xC0AC0505 for a
- * request field out of range. On FALSE only res->result (the code) is set;
- * the other fields are 0.
+ * VOLACT_RESULT_NOT_ACTIVATED), VOLACT_RESULT_RESPONSE_INVALID when the
+ * response fails verification, VOLACT_RESULT_HOST_UNREACHABLE when no answer
+ * arrived, VOLACT_RESULT_REQUEST_MALFORMED for a request field out of range.
+ * On FALSE only res->result (the code) is set; the other fields are 0.
  */
 gboolean volact_client_activate (VolactClient *client, const VolactClientRequest *req,
                                  VolactClientResult *res, GError **error);

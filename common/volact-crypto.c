@@ -19,13 +19,12 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/x509v3.h>
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BIGNUM, BN_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509_NAME, X509_NAME_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509_EXTENSION, X509_EXTENSION_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ECDSA_SIG, ECDSA_SIG_free)
 
 /* Key and certificate files are small; anything bigger is not what we think it is. */
 #define PEM_FILE_MAX_BYTES (1024u * 1024u)
@@ -222,55 +221,87 @@ volact_crypto_generate_ec_key (GError **error)
   return key;
 }
 
-static gboolean
-add_extension (X509 *cert, X509V3_CTX *ctx, int nid, const char *value)
+gboolean
+volact_crypto_check_p256 (EVP_PKEY *key, const char *what, GError **error)
 {
-  g_autoptr (X509_EXTENSION) ext = X509V3_EXT_conf_nid (NULL, ctx, nid, value);
-  return ext != NULL && X509_add_ext (cert, ext, -1) == 1;
+  char group[64] = "";
+  size_t group_len = 0;
+
+  if (key == NULL || !volact_crypto_key_is_ec (key)
+      || !EVP_PKEY_get_utf8_string_param (key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                          &group_len)
+      || strcmp (group, "prime256v1") != 0) {
+    volact_crypto_clear_errors ();
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_CRYPTO, "%s is not an EC P-256 key", what);
+    return FALSE;
+  }
+  return TRUE;
 }
 
-X509 *
-volact_crypto_make_ca_certificate (EVP_PKEY *key, const char *common_name, guint days,
-                                   GError **error)
+gboolean
+volact_crypto_p256_point (EVP_PKEY *key, const char *what, guint8 x[VOLACT_P256_COORD_SIZE],
+                          guint8 y[VOLACT_P256_COORD_SIZE], gboolean *y_odd, GError **error)
 {
-  g_autoptr (X509) cert = X509_new ();
-  g_autoptr (BIGNUM) serial = BN_new ();
-  g_autoptr (X509_NAME) name = X509_NAME_new ();
-  X509V3_CTX ctx;
+  g_autoptr (BIGNUM) bx = NULL;
+  g_autoptr (BIGNUM) by = NULL;
 
-  g_return_val_if_fail (key != NULL && common_name != NULL && days > 0, NULL);
-
+  if (!volact_crypto_check_p256 (key, what, error))
+    return FALSE;
   volact_crypto_clear_errors ();
-  if (cert == NULL || serial == NULL || name == NULL)
-    goto fail;
-  /* A positive random 159-bit serial: unique without a serial database. */
-  if (!BN_rand (serial, 159, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY)
-      || BN_to_ASN1_INTEGER (serial, X509_get_serialNumber (cert)) == NULL)
-    goto fail;
-  if (!X509_set_version (cert, X509_VERSION_3)
-      || !X509_NAME_add_entry_by_txt (name, "CN", MBSTRING_UTF8,
-                                      (const unsigned char *) common_name, -1, -1, 0)
-      || !X509_set_subject_name (cert, name) || !X509_set_issuer_name (cert, name)
-      || X509_gmtime_adj (X509_getm_notBefore (cert), -300) == NULL
-      || X509_time_adj_ex (X509_getm_notAfter (cert), (int) MIN (days, 36500u), 0, NULL) == NULL
-      || !X509_set_pubkey (cert, key))
-    goto fail;
+  if (!EVP_PKEY_get_bn_param (key, OSSL_PKEY_PARAM_EC_PUB_X, &bx)
+      || !EVP_PKEY_get_bn_param (key, OSSL_PKEY_PARAM_EC_PUB_Y, &by)
+      || BN_bn2binpad (bx, x, VOLACT_P256_COORD_SIZE) != VOLACT_P256_COORD_SIZE
+      || (y != NULL && BN_bn2binpad (by, y, VOLACT_P256_COORD_SIZE) != VOLACT_P256_COORD_SIZE)) {
+    volact_crypto_set_error (error, VOLACT_E_CRYPTO, "%s: cannot read the public point", what);
+    return FALSE;
+  }
+  if (y_odd != NULL)
+    *y_odd = BN_is_odd (by);
+  return TRUE;
+}
 
-  X509V3_set_ctx (&ctx, cert, cert, NULL, NULL, 0);
-  /* The subject key id must exist before the authority key id refers to it. */
-  if (!add_extension (cert, &ctx, NID_basic_constraints, "critical,CA:TRUE")
-      || !add_extension (cert, &ctx, NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign")
-      || !add_extension (cert, &ctx, NID_subject_key_identifier, "hash")
-      || !add_extension (cert, &ctx, NID_authority_key_identifier, "keyid:always"))
-    goto fail;
-  if (X509_sign (cert, key, EVP_sha256 ()) <= 0)
-    goto fail;
-  return g_steal_pointer (&cert);
+gboolean
+volact_crypto_ecdsa_der_to_rs (const guint8 *der, gsize der_len, guint8 out[VOLACT_ECDSA_RS_SIZE],
+                               GError **error)
+{
+  const unsigned char *p = der;
+  g_autoptr (ECDSA_SIG) sig = d2i_ECDSA_SIG (NULL, &p, (long) der_len);
+  const BIGNUM *r = NULL, *s = NULL;
 
-fail:
-  volact_crypto_set_error (error, VOLACT_E_CRYPTO, "cannot create the certificate for \"%s\"",
-                           common_name);
-  return NULL;
+  if (sig == NULL) {
+    volact_crypto_set_error (error, VOLACT_E_CRYPTO, "cannot decode the ECDSA signature");
+    return FALSE;
+  }
+  ECDSA_SIG_get0 (sig, &r, &s);
+  if (BN_bn2binpad (r, out, VOLACT_P256_COORD_SIZE) != VOLACT_P256_COORD_SIZE
+      || BN_bn2binpad (s, out + VOLACT_P256_COORD_SIZE, VOLACT_P256_COORD_SIZE)
+             != VOLACT_P256_COORD_SIZE) {
+    volact_crypto_set_error (error, VOLACT_E_CRYPTO, "the ECDSA signature does not fit 64 bytes");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gsize
+volact_crypto_ecdsa_rs_to_der (const guint8 rs[VOLACT_ECDSA_RS_SIZE],
+                               guint8 out[VOLACT_ECDSA_DER_MAX])
+{
+  g_autoptr (ECDSA_SIG) sig = ECDSA_SIG_new ();
+  BIGNUM *r = BN_bin2bn (rs, VOLACT_P256_COORD_SIZE, NULL);
+  BIGNUM *s = BN_bin2bn (rs + VOLACT_P256_COORD_SIZE, VOLACT_P256_COORD_SIZE, NULL);
+  unsigned char *p = out;
+  int n;
+
+  if (sig == NULL || r == NULL || s == NULL || ECDSA_SIG_set0 (sig, r, s) != 1) {
+    BN_free (r);
+    BN_free (s);
+    return 0;
+  }
+  n = i2d_ECDSA_SIG (sig, NULL);
+  if (n <= 0 || n > VOLACT_ECDSA_DER_MAX)
+    return 0;
+  n = i2d_ECDSA_SIG (sig, &p);
+  return n > 0 ? (gsize) n : 0;
 }
 
 /* Writes all of LEN bytes to FD; FALSE with errno set on failure. */

@@ -2,8 +2,9 @@
 /**
  * The one OpenSSL wrapper: OpenSSL errors become GError (with the drained
  * error queue appended), PEM keys and certificates are loaded with errors
- * that name the file, and the authority's key material is created and
- * written safely (private keys 0600, never overwritten).
+ * that name the file, and key material is written safely (private keys
+ * 0600, never overwritten). Making certificates is the authority's business
+ * (tools/authority-sign.h), not linked into the host.
  */
 #ifndef VOLACT_CRYPTO_H
 #define VOLACT_CRYPTO_H
@@ -60,15 +61,44 @@ gboolean volact_crypto_key_is_ec (EVP_PKEY *key);
 /** Generates a new EC P-256 key pair. Error: CRYPTO. */
 EVP_PKEY *volact_crypto_generate_ec_key (GError **error);
 
+/** Bytes of one coordinate of a P-256 point. */
+#define VOLACT_P256_COORD_SIZE 32
+
 /**
- * Creates a self-signed CA certificate for KEY: subject and issuer
- * CN=COMMON_NAME, a random serial, valid from now (minus five minutes of
- * clock skew) for DAYS days, basicConstraints CA:TRUE, keyUsage
- * digitalSignature/keyCertSign/cRLSign, subject and authority key ids,
- * signed with SHA-256. Error: CRYPTO.
+ * Checks that KEY (private or public) is an EC key on P-256 (prime256v1).
+ * WHAT names the key in the message. Error: CRYPTO ("WHAT is not an EC P-256 key").
  */
-X509 *volact_crypto_make_ca_certificate (EVP_PKEY *key, const char *common_name, guint days,
-                                         GError **error);
+gboolean volact_crypto_check_p256 (EVP_PKEY *key, const char *what, GError **error);
+
+/**
+ * Reads the affine coordinates of the public point of the P-256 KEY, 32
+ * bytes each, big-endian. Y (nullable) receives the y coordinate, Y_ODD
+ * (nullable) whether it is odd (the compressed form's 0x02/0x03). Error:
+ * CRYPTO, naming WHAT.
+ */
+gboolean volact_crypto_p256_point (EVP_PKEY *key, const char *what,
+                                   guint8 x[VOLACT_P256_COORD_SIZE],
+                                   guint8 y[VOLACT_P256_COORD_SIZE], gboolean *y_odd,
+                                   GError **error);
+
+/** Bytes of an ECDSA P-256 signature as r||s (each coordinate 32 bytes, big-endian). */
+#define VOLACT_ECDSA_RS_SIZE (2 * VOLACT_P256_COORD_SIZE)
+/** Longest DER ECDSA P-256 signature: a SEQUENCE of two 33-byte INTEGERs. */
+#define VOLACT_ECDSA_DER_MAX 72
+
+/**
+ * Converts a DER ECDSA-Sig-Value (what OpenSSL signs) into r||s, each
+ * zero-padded to 32 bytes (what volact's formats carry). Error: CRYPTO.
+ */
+gboolean volact_crypto_ecdsa_der_to_rs (const guint8 *der, gsize der_len,
+                                        guint8 out[VOLACT_ECDSA_RS_SIZE], GError **error);
+
+/**
+ * Converts r||s into DER for OpenSSL's verifier. Returns the length written
+ * to OUT (at most VOLACT_ECDSA_DER_MAX), or 0 on failure.
+ */
+gsize volact_crypto_ecdsa_rs_to_der (const guint8 rs[VOLACT_ECDSA_RS_SIZE],
+                                     guint8 out[VOLACT_ECDSA_DER_MAX]);
 
 /**
  * Writes KEY as an unencrypted PKCS#8 PEM file PATH with mode 0600. The file

@@ -6,16 +6,7 @@
 
 #include "volact-error.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
-
-/* getrandom(2): glibc >= 2.25 and musl >= 1.1.20, both older than the GLib we need. */
-#ifdef __linux__
-#include <sys/random.h>
-#define VOLACT_HAVE_GETRANDOM 1
-#endif
 
 #define RADIX 24
 #define PAYLOAD_BITS 105
@@ -367,69 +358,4 @@ volact_key_partial (const char *canonical, char out[VOLACT_KEY_PARTIAL_SIZE])
     return;
   }
   out[5] = '\0';
-}
-
-static gboolean
-random_bytes (void *buf, gsize len, GError **error)
-{
-  guint8 *p = buf;
-  gsize done = 0;
-
-#ifdef VOLACT_HAVE_GETRANDOM
-  while (done < len) {
-    ssize_t n = getrandom (p + done, len - done, 0);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    done += (gsize) n;
-  }
-  if (done == len)
-    return TRUE;
-  done = 0; /* e.g. ENOSYS in an old container: fall back */
-#endif
-  {
-    int fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    int saved;
-    if (fd < 0) {
-      saved = errno;
-      g_set_error (error, VOLACT_ERROR, VOLACT_E_CRYPTO, "cannot open /dev/urandom: %s",
-                   g_strerror (saved));
-      return FALSE;
-    }
-    while (done < len) {
-      ssize_t n = read (fd, p + done, len - done);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0) {
-        saved = n < 0 ? errno : EIO;
-        close (fd);
-        g_set_error (error, VOLACT_ERROR, VOLACT_E_CRYPTO, "cannot read /dev/urandom: %s",
-                     g_strerror (saved));
-        return FALSE;
-      }
-      done += (gsize) n;
-    }
-    close (fd);
-  }
-  return TRUE;
-}
-
-gboolean
-volact_key_generate (guint group, guint64 serial, VolactHostKey *key, GError **error)
-{
-  guint32 nonce;
-
-  g_return_val_if_fail (key != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (!check_fields (VOLACT_KEY_VERSION, group, serial, error))
-    return FALSE;
-  if (!random_bytes (&nonce, sizeof nonce, error))
-    return FALSE;
-  key->version = VOLACT_KEY_VERSION;
-  key->group = group;
-  key->serial = serial;
-  key->nonce = nonce;
-  return TRUE;
 }

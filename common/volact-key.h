@@ -122,18 +122,6 @@ gboolean volact_key_normalize (const char *text, char out[VOLACT_KEY_TEXT_SIZE],
 void volact_key_partial (const char *canonical, char out[VOLACT_KEY_PARTIAL_SIZE]);
 
 /**
- * volact_key_generate:
- * @group: key group, 1..1023
- * @serial: 0..VOLACT_KEY_SERIAL_MAX
- * @key: (out): receives version, group, serial and a fresh random nonce
- *
- * The nonce comes from the kernel's random source (getrandom(2), or
- * /dev/urandom where that is missing). Fails with VOLACT_E_INVALID_KEY for
- * out-of-range arguments and VOLACT_E_CRYPTO if no random bytes are available.
- */
-gboolean volact_key_generate (guint group, guint64 serial, VolactHostKey *key, GError **error);
-
-/**
  * volact_key_check_values:
  * @data: the values (0..23) of the 23 data symbols
  * @check: (out): the values of the two check symbols

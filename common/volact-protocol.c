@@ -4,19 +4,17 @@
 
 #include "volact-protocol.h"
 
-#include "volact-activation.h"
+#include "volact-bytes.h"
+#include "volact-host-cert.h"
 #include "volact-crypto.h"
 #include "volact-error.h"
 
 #include <string.h>
 
-#include <openssl/bn.h>
-#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_MD_CTX, EVP_MD_CTX_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (ECDSA_SIG, ECDSA_SIG_free)
 
 /* Offsets of the request (after the header). */
 #define REQ_NONCE 8
@@ -47,10 +45,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ECDSA_SIG, ECDSA_SIG_free)
 #define ERR_CODE 24
 #define ERR_RESERVED 28
 
-#define P256_COORD_SIZE 32
-/* Longest DER ECDSA P-256 signature: SEQUENCE of two 33-byte INTEGERs. */
-#define DER_SIG_MAX 72
-
 G_STATIC_ASSERT (RSP_PUBLIC_KEY + VOLACT_PUBLIC_KEY_SIZE == RSP_CERT);
 G_STATIC_ASSERT (RSP_CERT + VOLACT_HOST_CERT_SIZE == RSP_SIGNATURE);
 G_STATIC_ASSERT (RSP_SIGNATURE + VOLACT_SIGNATURE_SIZE == VOLACT_PROTO_RESPONSE_SIZE);
@@ -60,31 +54,13 @@ G_STATIC_ASSERT (REQ_EDITION + VOLACT_PROTO_EDITION_MAX + 1 + VOLACT_PROTO_NAME_
 G_STATIC_ASSERT (REQ_EDITION + 1 + 1 == VOLACT_PROTO_REQUEST_MIN);
 G_STATIC_ASSERT (VOLACT_PROTO_RESPONSE_SIZE < VOLACT_PROTO_MESSAGE_MAX);
 
-/* ---- Byte helpers ------------------------------------------------------------------------ */
-
-static void
-put_be (guint8 *out, guint32 value, guint bytes)
-{
-  for (guint i = 0; i < bytes; i++)
-    out[i] = (guint8) (value >> (8 * (bytes - 1 - i)));
-}
-
-static guint32
-get_be (const guint8 *in, guint bytes)
-{
-  guint32 v = 0;
-  for (guint i = 0; i < bytes; i++)
-    v = (v << 8) | in[i];
-  return v;
-}
-
 static void
 put_header (guint8 *out, VolactMessageType type, gsize total)
 {
   memcpy (out, VOLACT_PROTO_MAGIC, 4);
   out[4] = VOLACT_PROTO_VERSION;
   out[5] = (guint8) type;
-  put_be (out + 6, (guint32) total, 2);
+  volact_put_be (out + 6, (guint32) total, 2);
 }
 
 /* ---- Field rules ------------------------------------------------------------------------- */
@@ -143,7 +119,7 @@ volact_proto_peek (const guint8 *data, gsize len, VolactMessageType *type, gsize
                  VOLACT_PROTO_VERSION);
     return FALSE;
   }
-  n = get_be (data + 6, 2);
+  n = volact_get_be (data + 6, 2);
   switch (data[5]) {
     case VOLACT_MSG_REQUEST:
       if (n < VOLACT_PROTO_REQUEST_MIN || n > VOLACT_PROTO_REQUEST_MAX) {
@@ -202,7 +178,7 @@ volact_request_encode (const VolactRequest *req, guint8 out[VOLACT_PROTO_REQUEST
   memcpy (out + REQ_CMID, req->cmid, VOLACT_PROTO_CMID_SIZE);
   out[REQ_FLAGS] = req->virtual_machine ? REQ_FLAG_VM : 0;
   out[REQ_STATE] = req->state;
-  put_be (out + REQ_MINUTES, req->minutes_left, 4);
+  volact_put_be (out + REQ_MINUTES, req->minutes_left, 4);
   out[REQ_EDITION_LEN] = (guint8) e;
   memcpy (out + REQ_EDITION, req->edition, e);
   out[REQ_EDITION + e] = (guint8) n;
@@ -250,7 +226,7 @@ volact_request_decode (const guint8 *data, gsize len, VolactRequest *out, GError
   memcpy (req.cmid, data + REQ_CMID, VOLACT_PROTO_CMID_SIZE);
   req.virtual_machine = (data[REQ_FLAGS] & REQ_FLAG_VM) != 0;
   req.state = data[REQ_STATE];
-  req.minutes_left = get_be (data + REQ_MINUTES, 4);
+  req.minutes_left = volact_get_be (data + REQ_MINUTES, 4);
   memcpy (req.edition, data + REQ_EDITION, e);
   memcpy (req.name, data + REQ_EDITION + e + 1, n);
   if (out != NULL)
@@ -266,12 +242,12 @@ response_encode_unsigned (const VolactResponse *resp, guint8 *out)
 {
   put_header (out, VOLACT_MSG_RESPONSE, VOLACT_PROTO_RESPONSE_SIZE);
   memcpy (out + RSP_NONCE, resp->nonce, VOLACT_PROTO_NONCE_SIZE);
-  put_be (out + RSP_RESULT, resp->result, 4);
-  put_be (out + RSP_COUNT, resp->count, 4);
-  put_be (out + RSP_MINIMUM, resp->minimum_count, 2);
-  put_be (out + RSP_ACTIVATION, resp->activation_interval, 2);
-  put_be (out + RSP_RENEWAL, resp->renewal_interval, 2);
-  put_be (out + RSP_VALIDITY, resp->validity_days, 2);
+  volact_put_be (out + RSP_RESULT, resp->result, 4);
+  volact_put_be (out + RSP_COUNT, resp->count, 4);
+  volact_put_be (out + RSP_MINIMUM, resp->minimum_count, 2);
+  volact_put_be (out + RSP_ACTIVATION, resp->activation_interval, 2);
+  volact_put_be (out + RSP_RENEWAL, resp->renewal_interval, 2);
+  volact_put_be (out + RSP_VALIDITY, resp->validity_days, 2);
   memcpy (out + RSP_PUBLIC_KEY, resp->host_public_key, VOLACT_PUBLIC_KEY_SIZE);
   memcpy (out + RSP_CERT, resp->certificate, VOLACT_HOST_CERT_SIZE);
 }
@@ -280,12 +256,12 @@ static void
 response_decode_fields (const guint8 *data, VolactResponse *out)
 {
   memcpy (out->nonce, data + RSP_NONCE, VOLACT_PROTO_NONCE_SIZE);
-  out->result = get_be (data + RSP_RESULT, 4);
-  out->count = get_be (data + RSP_COUNT, 4);
-  out->minimum_count = (guint16) get_be (data + RSP_MINIMUM, 2);
-  out->activation_interval = (guint16) get_be (data + RSP_ACTIVATION, 2);
-  out->renewal_interval = (guint16) get_be (data + RSP_RENEWAL, 2);
-  out->validity_days = (guint16) get_be (data + RSP_VALIDITY, 2);
+  out->result = volact_get_be (data + RSP_RESULT, 4);
+  out->count = volact_get_be (data + RSP_COUNT, 4);
+  out->minimum_count = (guint16) volact_get_be (data + RSP_MINIMUM, 2);
+  out->activation_interval = (guint16) volact_get_be (data + RSP_ACTIVATION, 2);
+  out->renewal_interval = (guint16) volact_get_be (data + RSP_RENEWAL, 2);
+  out->validity_days = (guint16) volact_get_be (data + RSP_VALIDITY, 2);
   memcpy (out->host_public_key, data + RSP_PUBLIC_KEY, VOLACT_PUBLIC_KEY_SIZE);
   memcpy (out->certificate, data + RSP_CERT, VOLACT_HOST_CERT_SIZE);
   memcpy (out->signature, data + RSP_SIGNATURE, VOLACT_SIGNATURE_SIZE);
@@ -360,55 +336,12 @@ sign_context (EVP_PKEY *key, GError **error)
   return c->work;
 }
 
-/* DER ECDSA-Sig-Value to r||s, each 32 bytes big-endian, zero-padded. */
-static gboolean
-der_to_rs (const guint8 *der, gsize der_len, guint8 out[VOLACT_SIGNATURE_SIZE], GError **error)
-{
-  const unsigned char *p = der;
-  g_autoptr (ECDSA_SIG) sig = d2i_ECDSA_SIG (NULL, &p, (long) der_len);
-  const BIGNUM *r = NULL, *s = NULL;
-
-  if (sig == NULL) {
-    volact_crypto_set_error (error, VOLACT_E_CRYPTO, "cannot decode the ECDSA signature");
-    return FALSE;
-  }
-  ECDSA_SIG_get0 (sig, &r, &s);
-  if (BN_bn2binpad (r, out, P256_COORD_SIZE) != P256_COORD_SIZE
-      || BN_bn2binpad (s, out + P256_COORD_SIZE, P256_COORD_SIZE) != P256_COORD_SIZE) {
-    volact_crypto_set_error (error, VOLACT_E_CRYPTO, "the ECDSA signature does not fit 64 bytes");
-    return FALSE;
-  }
-  return TRUE;
-}
-
-/* r||s to DER; returns the length written to OUT (at most DER_SIG_MAX), 0 on failure. */
-static gsize
-rs_to_der (const guint8 rs[VOLACT_SIGNATURE_SIZE], guint8 out[DER_SIG_MAX])
-{
-  g_autoptr (ECDSA_SIG) sig = ECDSA_SIG_new ();
-  BIGNUM *r = BN_bin2bn (rs, P256_COORD_SIZE, NULL);
-  BIGNUM *s = BN_bin2bn (rs + P256_COORD_SIZE, P256_COORD_SIZE, NULL);
-  unsigned char *p = out;
-  int n;
-
-  if (sig == NULL || r == NULL || s == NULL || ECDSA_SIG_set0 (sig, r, s) != 1) {
-    BN_free (r);
-    BN_free (s);
-    return 0;
-  }
-  n = i2d_ECDSA_SIG (sig, NULL);
-  if (n <= 0 || n > DER_SIG_MAX)
-    return 0;
-  n = i2d_ECDSA_SIG (sig, &p);
-  return n > 0 ? (gsize) n : 0;
-}
-
 gboolean
 volact_response_sign (VolactResponse *resp, const guint8 *request, gsize request_len,
                       EVP_PKEY *host_key, guint8 out[VOLACT_PROTO_RESPONSE_SIZE], GError **error)
 {
   guint8 msg[RSP_SIGNED_SIZE];
-  guint8 der[DER_SIG_MAX];
+  guint8 der[VOLACT_ECDSA_DER_MAX];
   size_t der_len = sizeof der;
   EVP_MD_CTX *md;
 
@@ -430,7 +363,7 @@ volact_response_sign (VolactResponse *resp, const guint8 *request, gsize request
     volact_crypto_set_error (error, VOLACT_E_CRYPTO, "cannot sign the response");
     return FALSE;
   }
-  if (!der_to_rs (der, der_len, resp->signature, error))
+  if (!volact_crypto_ecdsa_der_to_rs (der, der_len, resp->signature, error))
     return FALSE;
   memcpy (out + RSP_SIGNATURE, resp->signature, VOLACT_SIGNATURE_SIZE);
   return TRUE;
@@ -526,7 +459,7 @@ volact_response_verifier_check (VolactResponseVerifier *v, const guint8 *data, g
   VolactMessageType type;
   VolactResponse resp;
   guint8 msg[RSP_SIGNED_SIZE];
-  guint8 der[DER_SIG_MAX];
+  guint8 der[VOLACT_ECDSA_DER_MAX];
   gsize der_len;
 
   g_return_val_if_fail (v != NULL, FALSE);
@@ -551,7 +484,7 @@ volact_response_verifier_check (VolactResponseVerifier *v, const guint8 *data, g
 
   /* 4. The signature over response[0..178] || SHA-256(request). */
   signed_message (data, request, request_len, msg);
-  der_len = rs_to_der (data + RSP_SIGNATURE, der);
+  der_len = volact_crypto_ecdsa_rs_to_der (data + RSP_SIGNATURE, der);
   volact_crypto_clear_errors ();
   if (der_len == 0 || v->md == NULL) {
     volact_crypto_set_error (error, VOLACT_E_CRYPTO, "cannot prepare the response signature");
@@ -596,8 +529,8 @@ volact_error_response_encode (const guint8 nonce[VOLACT_PROTO_NONCE_SIZE], guint
     memcpy (out + ERR_NONCE, nonce, VOLACT_PROTO_NONCE_SIZE);
   else
     memset (out + ERR_NONCE, 0, VOLACT_PROTO_NONCE_SIZE);
-  put_be (out + ERR_CODE, code, 4);
-  put_be (out + ERR_RESERVED, 0, 4);
+  volact_put_be (out + ERR_CODE, code, 4);
+  volact_put_be (out + ERR_RESERVED, 0, 4);
 }
 
 gboolean
@@ -613,7 +546,7 @@ volact_error_response_decode (const guint8 *data, gsize len, guint8 nonce[VOLACT
                  VOLACT_PROTO_ERROR_SIZE);
     return FALSE;
   }
-  if (get_be (data + ERR_RESERVED, 4) != 0) {
+  if (volact_get_be (data + ERR_RESERVED, 4) != 0) {
     g_set_error_literal (error, VOLACT_ERROR, VOLACT_E_RESPONSE_INVALID,
                          "error response: the reserved field is not 0");
     return FALSE;
@@ -621,6 +554,6 @@ volact_error_response_decode (const guint8 *data, gsize len, guint8 nonce[VOLACT
   if (nonce != NULL)
     memcpy (nonce, data + ERR_NONCE, VOLACT_PROTO_NONCE_SIZE);
   if (code != NULL)
-    *code = get_be (data + ERR_CODE, 4);
+    *code = volact_get_be (data + ERR_CODE, 4);
   return TRUE;
 }

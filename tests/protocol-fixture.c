@@ -3,6 +3,7 @@
 
 #include "protocol-fixture.h"
 
+#include "authority-sign.h"
 #include "volact-crypto.h"
 
 #include <string.h>

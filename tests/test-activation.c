@@ -19,6 +19,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+#include "authority-sign.h"
 #include "testutil.h"
 #include "volact-activation.h"
 #include "volact-crypto.h"

@@ -419,17 +419,6 @@ test_command (void **state)
     assert_contains (out, "\"renewal_interval\": 240");
     assert_contains (out, "\"intervals_from_host\": true");
   }
-  {
-    g_autofree char *out = NULL;
-    assert_int_equal (run_client (state_file, &out, "--json", "fleet", "--clients", "40",
-                                  "--editions", "win7-enterprise:3,server2008-standard",
-                                  "--vm-share", "50", "--connections", "new", NULL),
-                      0);
-    assert_contains (out, "\"requests\": 40");
-    assert_contains (out, "\"failed\": 0");
-    assert_contains (out, "\"edition\": \"server2008-standard\"");
-    assert_contains (out, "\"first_licensed\": ");
-  }
   /* Usage errors exit 2. */
   {
     g_autofree char *out = NULL;
@@ -444,11 +433,101 @@ test_command (void **state)
     assert_int_equal (run_client (state_file, &out, "activate", "--edition", "Bad_Edition", NULL),
                       2);
   }
+  /* The installed client no longer simulates fleets (bench/volact-fleet does). */
   {
     g_autofree char *out = NULL;
     assert_int_equal (
-        run_client (state_file, &out, "fleet", "--clients", "1000001", "--editions", "a", NULL), 2);
+        run_client (state_file, &out, "fleet", "--clients", "40", "--editions", "a", NULL), 2);
   }
+}
+
+/* Runs COMMAND (a build path) with the NULL-terminated arguments; the exit status. */
+static int
+run_program (const char *command, char **out, char **err, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  int status = 0;
+  va_list ap;
+
+  g_ptr_array_add (argv, test_buildpath (command));
+  va_start (ap, err);
+  for (const char *a = va_arg (ap, const char *); a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, g_strdup (a));
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, err,
+                     &status, &error))
+    fail_msg ("spawn: %s", error->message);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 255;
+}
+
+/* bench/volact-fleet: N distinct machines, every one answered and verified. */
+static void
+test_fleet (void **state)
+{
+  g_autofree char *host_arg = g_strdup_printf ("--host=127.0.0.1:%u", host.port);
+  g_autofree char *trust_arg = g_strdup_printf ("--trust=%s", trust_path);
+
+  host_reset (HOST_NORMAL, 0, 120);
+  {
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    assert_int_equal (run_program ("bench/volact-fleet", &out, &err, host_arg, trust_arg, "--json",
+                                   "--clients", "40", "--editions",
+                                   "win7-enterprise:3,server2008-standard", "--vm-share", "50",
+                                   "--connections", "new", NULL),
+                      0);
+    assert_contains (out, "\"requests\": 40");
+    assert_contains (out, "\"failed\": 0");
+    assert_contains (out, "\"edition\": \"server2008-standard\"");
+    assert_contains (out, "\"first_licensed\": ");
+    assert_int_equal (g_atomic_int_get (&host.requests), 40);
+  }
+  {
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    assert_int_equal (run_program ("bench/volact-fleet", &out, &err, host_arg, trust_arg,
+                                   "--clients", "1000001", "--editions", "a", NULL),
+                      2);
+  }
+  /* No authority named: refused before any request. */
+  {
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    host_reset (HOST_NORMAL, 0, 120);
+    assert_int_equal (run_program ("bench/volact-fleet", &out, &err, host_arg, "--clients", "1",
+                                   "--editions", "win7-enterprise", NULL),
+                      2);
+    assert_contains (err, "--trust");
+    assert_int_equal (g_atomic_int_get (&host.requests), 0);
+  }
+}
+
+/* Nothing trusts the committed demo authority unless told to: no trust, no client. */
+static void
+test_no_default_trust (void **state)
+{
+  g_autoptr (GError) e1 = NULL;
+  g_autoptr (GError) e2 = NULL;
+  g_autofree char *state_file = g_build_filename (tmpdir, "notrust", "client.state", NULL);
+  g_autofree char *host_arg = g_strdup_printf ("--host=127.0.0.1:%u", host.port);
+  g_autofree char *state_arg = g_strdup_printf ("--state=%s", state_file);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  assert_null (volact_client_new ("127.0.0.1", host.port, NULL, &e1));
+  assert_true (g_error_matches (e1, VOLACT_CLIENT_ERROR, (gint) VOLACT_RESULT_CONFIG));
+  assert_non_null (strstr (e1->message, "no trusted authority"));
+  assert_null (volact_client_new ("127.0.0.1", host.port, "", &e2));
+  assert_true (g_error_matches (e2, VOLACT_CLIENT_ERROR, (gint) VOLACT_RESULT_CONFIG));
+
+  host_reset (HOST_NORMAL, 0, 120);
+  assert_int_equal (run_program ("client/volact-client", &out, &err, host_arg, state_arg,
+                                 "activate", "--edition", "win7-enterprise", NULL),
+                    2);
+  assert_contains (err, "--trust CERT");
+  assert_int_equal (g_atomic_int_get (&host.requests), 0);
 }
 
 static int
@@ -483,6 +562,8 @@ main (void)
     cmocka_unit_test (test_replay_and_rogue),
     cmocka_unit_test (test_unreachable_and_bad_input),
     cmocka_unit_test (test_command),
+    cmocka_unit_test (test_fleet),
+    cmocka_unit_test (test_no_default_trust),
   };
   return cmocka_run_group_tests (tests, setup, teardown);
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authority-sign.h"
 #include "testutil.h"
 #include "volact-error.h"
 #include "volact-key.h"

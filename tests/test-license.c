@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "authority-sign.h"
 #include "testutil.h"
 
 #include "volact-crypto.h"

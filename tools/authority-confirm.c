@@ -9,6 +9,7 @@
 
 #include "authority-commands.h"
 #include "authority-ledger.h"
+#include "authority-sign.h"
 
 #include "volact-activation.h"
 #include "volact-authority-proto.h"

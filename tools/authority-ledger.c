@@ -4,6 +4,8 @@
 
 #include "authority-ledger.h"
 
+#include "authority-sign.h"
+
 #include "volact-error.h"
 
 #include <errno.h>

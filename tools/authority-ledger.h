@@ -20,7 +20,7 @@
 
 #include <glib.h>
 
-#include "volact-activation.h"
+#include "volact-activation-id.h"
 #include "volact-key.h"
 
 G_BEGIN_DECLS

@@ -20,6 +20,7 @@
 #include "config.h"
 
 #include "authority-commands.h"
+#include "authority-sign.h"
 
 #include "volact-crypto.h"
 #include "volact-error.h"

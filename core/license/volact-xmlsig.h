@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
- * Enveloped XML signatures with xmlsec1/OpenSSL: the trust store, verifying
- * (never trusting KeyInfo) and signing (for volact-authority).
+ * Enveloped XML signatures with xmlsec1/OpenSSL: the trust store and verifying
+ * (never trusting KeyInfo). Signing is volact-authority's (tools/authority-sign.h).
  */
 #ifndef VOLACT_XMLSIG_H
 #define VOLACT_XMLSIG_H
@@ -42,15 +42,15 @@ EVP_PKEY *volact_trust_key (const VolactTrust *trust, guint index);
 gboolean volact_xmlsig_verify (xmlDoc *doc, const VolactTrust *trust, const char *path,
                                GError **error);
 
-/**
- * Signs DOC in place with the private key in KEY_PEM (RSA or EC P-256),
- * replacing any previous signature. CERT_PEM, if given, is embedded in KeyInfo
- * as X509Data for the convenience of stock tools; hosts never use it. The
- * Signature becomes the last child of the root element. On failure DOC is
- * left without a Signature.
+/*
+ * For the authority's signing (volact_xmlsig_sign() in tools/authority-sign.h,
+ * not linked into volactd): a signature context with volact's algorithm
+ * suite and KEY as its signing key (NULL on failure), the last xmlsec error
+ * of this thread for messages, and whether NODE is a ds:Signature element.
  */
-gboolean volact_xmlsig_sign (xmlDoc *doc, const char *key_pem, const char *cert_pem,
-                             GError **error);
+struct _xmlSecDSigCtx *volact_xmlsig_context_new (EVP_PKEY *key);
+const char *volact_xmlsig_last_error (void);
+gboolean volact_xmlsig_is_signature (const xmlNode *node);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VolactTrust, volact_trust_free)
 
