@@ -49,6 +49,8 @@ static const KeySpec keys[] = {
     "Unix socket for volactctl" },
   { "admin-group", KEY_STRING, OFF (admin_group), "", 0, 0,
     "group allowed to administer besides root (empty: root only)" },
+  { "admin-timeout", KEY_UINT, OFF (admin_timeout), "10", 1, 3600,
+    "seconds an administration connection may take to send each request" },
   { "authority-url", KEY_ENDPOINT, OFF (authority_url), "", 0, 0,
     "HOST:PORT of the authority for online activation" },
   { "max-connections", KEY_UINT, OFF (max_connections), "4096", 1, 1000000,

@@ -24,6 +24,7 @@ typedef struct {
   gboolean demo_authority; /* trust may hold the DEMO ONLY reference authority */
   char *admin_socket;    /* Unix socket volactctl talks to */
   char *admin_group;     /* group allowed on the admin socket besides root ("" = root only) */
+  guint admin_timeout;   /* seconds an admin connection may take per request, 1..3600 */
   char *authority_url;   /* HOST:PORT of the authority for online activation ("" = none) */
   guint max_connections; /* concurrent client connections */
   guint event_cap_mb;    /* size cap of the event log, MiB */

@@ -39,7 +39,8 @@ write_fingerprint() {
 # demo-authority = true (tests sign with the reference authority, DEMO ONLY),
 # authority-url=$authority_url (and $host_plugin_dir / $host_license_dir
 # instead of the build's, if set); sets $port (the port it listens on) and
-# $host_pid. Reuses DIR's state.
+# $host_pid. Reuses DIR's state. $host_conf_extra, if set, is appended to the
+# [host] group of its configuration.
 start_host() {
   local dir=$1 trust=$2; shift 2
   [ -f "$dir/fingerprint" ] || write_fingerprint "$dir" "machine-$dir" cpu
@@ -56,6 +57,7 @@ admin-socket = $dir/admin.sock
 listen = 127.0.0.1
 port = $port
 authority-url = ${authority_url:-}
+${host_conf_extra:-}
 CONF
     rm -f "$dir/admin.sock"
     env VOLACT_TEST_FINGERPRINT_FILE="$dir/fingerprint" "$@" \

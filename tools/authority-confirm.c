@@ -11,6 +11,7 @@
 #include "authority-ledger.h"
 #include "authority-sign.h"
 
+#include "volact-accept.h"
 #include "volact-activation.h"
 #include "volact-authority-proto.h"
 #include "volact-crypto.h"
@@ -27,6 +28,8 @@
 
 /* Connections served at once; more wait in the thread pool's queue. */
 #define SERVE_MAX_THREADS 16
+/* Connections in flight (served or queued); more are closed at once. */
+#define SERVE_MAX_CONNECTIONS 128
 /* How long a stop waits for the exchanges in progress. */
 #define SERVE_STOP_WAIT_SECONDS 5
 /* What a connection may still send after its request line before we close it. */
@@ -206,12 +209,6 @@ const GOptionEntry authority_serve_entries[]
 
 typedef struct {
   Activator act;
-  GMutex lock; /* guards active and stopping */
-  GCond idle;  /* signalled when active drops to 0 */
-  guint active;
-  gboolean stopping;
-  GCancellable *shutdown; /* cancelled at a stop: ends the exchanges in progress */
-  GMainContext *context;  /* where the per-connection deadlines run */
   GMainLoop *loop;
 } Server;
 
@@ -305,30 +302,18 @@ listen_socket (GSocketAddress *address, const char *text, GError **error)
   return g_steal_pointer (&sock);
 }
 
-static gboolean
-cancel_on_deadline (gpointer data)
-{
-  g_cancellable_cancel (G_CANCELLABLE (data));
-  return G_SOURCE_REMOVE;
-}
-
-static void
-cancel_other (GCancellable *shutdown, gpointer data)
-{
-  g_cancellable_cancel (G_CANCELLABLE (data));
-}
-
 /* Every failure a client sees is a VOLACT_ERROR code with a message that tells it nothing
  * about the authority's files. */
 static void
-reply_error (GError **error)
+reply_error (VolactAcceptConn *conn, GError **error)
 {
   GError *e = *error;
   guint32 code = code_of (e);
 
   if (g_error_matches (e, G_IO_ERROR, G_IO_ERROR_CANCELLED)
       || g_error_matches (e, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
-    if (g_cancellable_is_cancelled (server.shutdown))
+    if (g_error_matches (e, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+        && !volact_accept_conn_timed_out (conn))
       *error = g_error_new (VOLACT_ERROR, VOLACT_E_AUTHORITY, "the authority is shutting down");
     else
       *error
@@ -389,13 +374,16 @@ log_exchange (const char *peer, const Activation *result, const GError *error)
                volact_error_name (code_of (error)) ? volact_error_name (code_of (error)) : "");
 }
 
-/* One exchange: a request line, a reply line, close. Bounded by one deadline in all. */
+/* One exchange in a worker thread: a request line, a reply line, close. Bounded by one deadline
+ * in all, from the accept on (volact-accept.h), so a client that trickles bytes cannot keep a
+ * thread; a stop cancels it as well. */
 static void
-serve_connection (GSocketConnection *conn)
+serve_connection (VolactAcceptConn *accepted, gpointer user_data)
 {
+  GSocketConnection *conn = volact_accept_conn_get_connection (accepted);
+  GCancellable *cancel = volact_accept_conn_get_cancellable (accepted);
   GSocket *sock = g_socket_connection_get_socket (conn);
   GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
-  g_autoptr (GCancellable) cancel = g_cancellable_new ();
   g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (conn, NULL);
   g_autoptr (GInputStream) in = NULL;
   g_autoptr (GError) error = NULL;
@@ -405,29 +393,18 @@ serve_connection (GSocketConnection *conn)
   g_autofree char *reply = NULL;
   Activation result = { 0 };
   gboolean ok = FALSE;
-  GSource *deadline;
-  gulong shutdown_handler;
   char buf[4096];
   gsize drained = 0;
-
-  g_socket_set_timeout (sock, VOLACT_AUTHORITY_TIMEOUT_SECONDS);
-  /* One deadline for the whole exchange, so a client that trickles bytes cannot keep a thread;
-   * a stop cancels it as well. */
-  deadline = g_timeout_source_new_seconds (VOLACT_AUTHORITY_TIMEOUT_SECONDS);
-  g_source_set_callback (deadline, cancel_on_deadline, g_object_ref (cancel), g_object_unref);
-  g_source_attach (deadline, server.context);
-  shutdown_handler
-      = g_cancellable_connect (server.shutdown, G_CALLBACK (cancel_other), cancel, NULL);
 
   in = g_buffered_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (conn)));
   g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (in), FALSE);
   line = volact_authority_read_line (in, VOLACT_AUTHORITY_MAX_LINE, cancel, &error);
   if (line == NULL && error == NULL)
-    goto out; /* closed without a request */
+    return; /* closed without a request */
   if (line != NULL && (iid_text = volact_authority_parse_request (line, &error)) != NULL)
     ok = activator_activate (&server.act, iid_text, &result, &error);
   if (!ok)
-    reply_error (&error);
+    reply_error (accepted, &error);
   log_exchange (peer, &result, error);
 
   reply = reply_line (ok ? result.cid : NULL, error);
@@ -443,33 +420,6 @@ serve_connection (GSocketConnection *conn)
       break;
     drained += (gsize) n;
   }
-
-out:
-  g_cancellable_disconnect (server.shutdown, shutdown_handler);
-  g_source_destroy (deadline);
-  g_source_unref (deadline);
-  g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
-}
-
-static gboolean
-on_run (GThreadedSocketService *service, GSocketConnection *conn, GObject *source,
-        gpointer user_data)
-{
-  g_mutex_lock (&server.lock);
-  if (server.stopping) {
-    g_mutex_unlock (&server.lock);
-    return TRUE; /* queued before the stop: just close it */
-  }
-  server.active++;
-  g_mutex_unlock (&server.lock);
-
-  serve_connection (conn);
-
-  g_mutex_lock (&server.lock);
-  if (--server.active == 0)
-    g_cond_broadcast (&server.idle);
-  g_mutex_unlock (&server.lock);
-  return TRUE;
 }
 
 static gboolean
@@ -480,40 +430,21 @@ on_stop_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Stops accepting, ends the exchanges in progress, closes the ledger if they all ended. */
-static void
-server_stop (GSocketService *service)
-{
-  gint64 end = g_get_monotonic_time () + SERVE_STOP_WAIT_SECONDS * G_TIME_SPAN_SECOND;
-  guint active;
-
-  g_socket_service_stop (service);
-  g_socket_listener_close (G_SOCKET_LISTENER (service));
-  g_mutex_lock (&server.lock);
-  server.stopping = TRUE;
-  g_mutex_unlock (&server.lock);
-  g_cancellable_cancel (server.shutdown);
-
-  g_mutex_lock (&server.lock);
-  while (server.active > 0)
-    if (!g_cond_wait_until (&server.idle, &server.lock, end))
-      break;
-  active = server.active;
-  g_mutex_unlock (&server.lock);
-  if (active == 0)
-    activator_close (&server.act);
-  else
-    g_message ("%u exchanges did not end in time; leaving the ledger to SQLite's recovery", active);
-}
-
 int
 authority_cmd_serve (Authority *a, int argc, char **argv)
 {
   g_autoptr (GSocketAddress) address = NULL;
   g_autoptr (GSocketAddress) local = NULL;
   g_autoptr (GSocket) sock = NULL;
-  g_autoptr (GSocketService) service = NULL;
   g_autoptr (GError) error = NULL;
+  VolactAccept *accept;
+  VolactAcceptConfig config = {
+    .name = "online activation",
+    .max_connections = SERVE_MAX_CONNECTIONS,
+    .threads = SERVE_MAX_THREADS,
+    .timeout_seconds = VOLACT_AUTHORITY_TIMEOUT_SECONDS,
+    .serve = serve_connection,
+  };
   g_autofree char *endpoint = NULL;
   GError *gio = NULL;
   guint sigterm, sigint;
@@ -541,16 +472,18 @@ authority_cmd_serve (Authority *a, int argc, char **argv)
     return authority_fail (a, "serve", error);
   }
 
-  server.shutdown = g_cancellable_new ();
-  server.context = g_main_context_default ();
-  server.loop = g_main_loop_new (server.context, FALSE);
-  service = g_threaded_socket_service_new (SERVE_MAX_THREADS);
-  if (!g_socket_listener_add_socket (G_SOCKET_LISTENER (service), sock, NULL, &gio)) {
-    io_error (&error, gio, "cannot serve the listening socket");
+  server.loop = g_main_loop_new (NULL, FALSE);
+  accept = volact_accept_new (&config, &error);
+  if (accept == NULL) {
     activator_close (&server.act);
     return authority_fail (a, "serve", error);
   }
-  g_signal_connect (service, "run", G_CALLBACK (on_run), NULL);
+  if (!g_socket_listener_add_socket (volact_accept_get_listener (accept), sock, NULL, &gio)) {
+    io_error (&error, gio, "cannot serve the listening socket");
+    volact_accept_stop (accept, 0);
+    activator_close (&server.act);
+    return authority_fail (a, "serve", error);
+  }
   sigterm = g_unix_signal_add (SIGTERM, on_stop_signal, (gpointer) "SIGTERM");
   sigint = g_unix_signal_add (SIGINT, on_stop_signal, (gpointer) "SIGINT");
 
@@ -561,9 +494,13 @@ authority_cmd_serve (Authority *a, int argc, char **argv)
   g_message ("serving online activation on %s with ledger %s", endpoint,
              volact_ledger_path (server.act.ledger));
 
-  g_socket_service_start (service);
+  volact_accept_start (accept);
   g_main_loop_run (server.loop);
-  server_stop (service);
+  /* Ends the exchanges in progress; the ledger closes only if they all ended. */
+  if (volact_accept_stop (accept, SERVE_STOP_WAIT_SECONDS) == 0)
+    activator_close (&server.act);
+  else
+    g_message ("leaving the ledger to SQLite's recovery");
 
   g_source_remove (sigterm);
   g_source_remove (sigint);

@@ -31,6 +31,7 @@ volact_admin_read (GInputStream *in, const GVariantType *type, gsize max,
   guint32 be;
   gsize got = 0, size;
   g_autofree guint8 *data = NULL;
+  g_autoptr (GBytes) bytes = NULL;
   g_autoptr (GVariant) v = NULL;
 
   if (!g_input_stream_read_all (in, &be, sizeof be, &got, cancellable, error))
@@ -54,8 +55,9 @@ volact_admin_read (GInputStream *in, const GVariantType *type, gsize max,
     g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "connection closed inside a frame");
     return NULL;
   }
-  v = g_variant_ref_sink (
-      g_variant_new_from_data (type, g_steal_pointer (&data), size, FALSE, g_free, NULL));
+  /* The variant keeps the bytes, and frees them with its last reference. */
+  bytes = g_bytes_new_take (g_steal_pointer (&data), size);
+  v = g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, FALSE));
   /* Untrusted bytes: only a normal-form value of the expected type is accepted. */
   if (!g_variant_is_normal_form (v)) {
     g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "malformed message");

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-
 #include "volact-admin.h"
 
+#include "volact-accept.h"
 #include "volact-admin-proto.h"
 #include "volact-commands.h"
 #include "volact-error.h"
@@ -17,21 +17,111 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Connections served at once; the last slot is kept for root, so that the
+ * administrator always gets in, whatever the admin group holds open. */
+#define ADMIN_MAX_CONNECTIONS 16
+#define ADMIN_ROOT_SLOTS 1
+/* How long a stop waits for the commands in progress. */
+#define ADMIN_STOP_WAIT_SECONDS 5
+/* Bounds the buffer of a passwd or group lookup. */
+#define LOOKUP_BUFFER_MAX (1024 * 1024)
+
 struct _VolactAdmin {
-  GSocketService *service;
+  VolactAccept *accept;
   char *path;
   gboolean have_group;
   gid_t gid;
+  guint timeout;
   VolactAdminHandler handler;
   gpointer user_data;
 };
+
+/* The first buffer size for getpwuid_r/getgrnam_r (NAME is _SC_GETPW_R_SIZE_MAX or _GR_). */
+static gsize
+lookup_buffer_size (int name)
+{
+  long n = sysconf (name);
+  return n > 0 && n < LOOKUP_BUFFER_MAX ? (gsize) n : 16384;
+}
+
+/*
+ * Whether user UID is in group GID by the group list of its passwd entry
+ * (thread-safe: the admin socket asks from worker threads). A user without a
+ * passwd entry is in no group; a failed lookup is an error.
+ */
+static gboolean
+user_in_group (uid_t uid, gid_t gid, gboolean *member, GError **error)
+{
+  gsize size = lookup_buffer_size (_SC_GETPW_R_SIZE_MAX);
+  g_autofree char *buf = NULL;
+  g_autofree gid_t *groups = NULL;
+  struct passwd pw, *found = NULL;
+  int r, n = 64;
+
+  *member = FALSE;
+  for (;;) {
+    buf = g_realloc (buf, size);
+    r = getpwuid_r (uid, &pw, buf, size, &found);
+    if (r != ERANGE || size >= LOOKUP_BUFFER_MAX)
+      break;
+    size *= 2;
+  }
+  if (r != 0) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_PERMISSION, "cannot look up user %u: %s",
+                 (unsigned) uid, g_strerror (r));
+    return FALSE;
+  }
+  if (found == NULL)
+    return TRUE;
+  /* The list may grow between two calls: a few tries, each with the size asked for. */
+  for (int attempt = 0;; attempt++) {
+    int asked = n;
+    groups = g_renew (gid_t, groups, n);
+    if (getgrouplist (pw.pw_name, pw.pw_gid, groups, &n) >= 0)
+      break;
+    if (attempt == 3 || n <= asked) {
+      g_set_error (error, VOLACT_ERROR, VOLACT_E_PERMISSION, "cannot read the groups of user %s",
+                   pw.pw_name);
+      return FALSE;
+    }
+  }
+  for (int i = 0; i < n; i++)
+    if (groups[i] == gid)
+      *member = TRUE;
+  return TRUE;
+}
+
+/* The gid of group NAME (thread-safe lookup). */
+static gboolean
+group_lookup (const char *name, gid_t *gid, GError **error)
+{
+  gsize size = lookup_buffer_size (_SC_GETGR_R_SIZE_MAX);
+  g_autofree char *buf = NULL;
+  struct group gr, *found = NULL;
+  int r;
+
+  for (;;) {
+    buf = g_realloc (buf, size);
+    r = getgrnam_r (name, &gr, buf, size, &found);
+    if (r != ERANGE || size >= LOOKUP_BUFFER_MAX)
+      break;
+    size *= 2;
+  }
+  if (r != 0 || found == NULL) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "admin-group \"%s\": %s", name,
+                 r != 0 ? g_strerror (r) : "no such group");
+    return FALSE;
+  }
+  *gid = gr.gr_gid;
+  return TRUE;
+}
 
 /* The peer may administer if it is root, us, or in the admin group. */
 static gboolean
 peer_allowed (VolactAdmin *admin, GSocketConnection *conn, GError **error)
 {
-  g_autoptr (GCredentials) cred = g_socket_get_credentials (g_socket_connection_get_socket (conn),
-                                                            error);
+  g_autoptr (GCredentials) cred
+      = g_socket_get_credentials (g_socket_connection_get_socket (conn), error);
   uid_t uid;
   gid_t gid;
 
@@ -49,21 +139,13 @@ peer_allowed (VolactAdmin *admin, GSocketConnection *conn, GError **error)
   if (uid == 0 || uid == geteuid ())
     return TRUE;
   if (admin->have_group) {
-    struct passwd *pw;
+    gboolean member;
     if (gid == admin->gid)
       return TRUE;
-    pw = getpwuid (uid);
-    if (pw != NULL) {
-      int n = 64;
-      g_autofree gid_t *groups = g_new (gid_t, n);
-      if (getgrouplist (pw->pw_name, pw->pw_gid, groups, &n) < 0) {
-        groups = g_renew (gid_t, groups, n);
-        getgrouplist (pw->pw_name, pw->pw_gid, groups, &n);
-      }
-      for (int i = 0; i < n; i++)
-        if (groups[i] == admin->gid)
-          return TRUE;
-    }
+    if (!user_in_group (uid, admin->gid, &member, error))
+      return FALSE;
+    if (member)
+      return TRUE;
   }
   g_set_error (error, VOLACT_ERROR, VOLACT_E_PERMISSION,
                "user %u may not administer this host (root or the admin group only)",
@@ -93,11 +175,22 @@ dispatch (VolactAdmin *admin, GVariant *request)
   return admin->handler (cmd, args, admin->user_data);
 }
 
+/* On the main loop, before a slot is given: root may take the reserved one. */
 static gboolean
-on_run (GThreadedSocketService *service, GSocketConnection *conn, GObject *source,
-        gpointer user_data)
+peer_is_root (GSocket *sock, gpointer user_data)
+{
+  g_autoptr (GCredentials) cred = g_socket_get_credentials (sock, NULL);
+
+  return cred != NULL && g_credentials_get_unix_user (cred, NULL) == 0;
+}
+
+/* A worker thread: the requests of one connection, each read within the admin timeout. */
+static void
+serve (VolactAcceptConn *c, gpointer user_data)
 {
   VolactAdmin *admin = user_data;
+  GSocketConnection *conn = volact_accept_conn_get_connection (c);
+  GCancellable *cancel = volact_accept_conn_get_cancellable (c);
   GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
   GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
   g_autoptr (GError) error = NULL;
@@ -106,17 +199,24 @@ on_run (GThreadedSocketService *service, GSocketConnection *conn, GObject *sourc
     g_autoptr (GVariant) reply = g_variant_ref_sink (volact_admin_reply_error (error));
     g_message ("administration refused: %s", error->message);
     volact_admin_write (out, reply, NULL, NULL);
-    return TRUE;
+    return;
   }
   for (;;) {
-    g_autoptr (GVariant) request = volact_admin_read (in, VOLACT_ADMIN_REQUEST_TYPE, VOLACT_ADMIN_MAX_REQUEST, NULL,
-                                                         &error);
+    g_autoptr (GVariant) request = NULL;
     g_autoptr (GVariant) reply = NULL;
+
+    volact_accept_conn_set_deadline (c, admin->timeout);
+    request = volact_admin_read (in, VOLACT_ADMIN_REQUEST_TYPE, VOLACT_ADMIN_MAX_REQUEST, cancel,
+                                 &error);
     if (request == NULL) {
-      if (error != NULL)
+      if (volact_accept_conn_timed_out (c))
+        g_debug ("administration connection: closed after %u idle seconds", admin->timeout);
+      else if (error != NULL)
         g_debug ("administration connection: %s", error->message);
       break;
     }
+    /* A command (ato asks the authority) may take longer than a read may. */
+    volact_accept_conn_set_deadline (c, 0);
     reply = g_variant_ref_sink (dispatch (admin, request));
     if (!volact_admin_write (out, reply, NULL, &error)) {
       g_warning ("administration reply to %s failed: %s", g_variant_get_type_string (request),
@@ -124,13 +224,21 @@ on_run (GThreadedSocketService *service, GSocketConnection *conn, GObject *sourc
       break;
     }
   }
-  return TRUE;
 }
 
 VolactAdmin *
-volact_admin_start (const char *path, const char *admin_group, VolactAdminHandler handler,
-                    gpointer user_data, GError **error)
+volact_admin_start (const char *path, const char *admin_group, guint timeout,
+                    VolactAdminHandler handler, gpointer user_data, GError **error)
 {
+  VolactAcceptConfig accept = {
+    .name = "administration socket",
+    .max_connections = ADMIN_MAX_CONNECTIONS,
+    .reserved = ADMIN_ROOT_SLOTS,
+    .threads = ADMIN_MAX_CONNECTIONS, /* never queued: root's slot is served at once */
+    .timeout_seconds = timeout,
+    .serve = serve,
+    .privileged = peer_is_root,
+  };
   g_autoptr (GSocketAddress) addr = NULL;
   g_autofree char *dir = g_path_get_dirname (path);
   VolactAdmin *admin;
@@ -154,20 +262,22 @@ volact_admin_start (const char *path, const char *admin_group, VolactAdminHandle
   admin->path = g_strdup (path);
   admin->handler = handler;
   admin->user_data = user_data;
+  admin->timeout = timeout;
   if (admin_group != NULL && *admin_group != '\0') {
-    struct group *gr = getgrnam (admin_group);
-    if (gr == NULL) {
-      g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "admin-group \"%s\" does not exist",
-                   admin_group);
+    if (!group_lookup (admin_group, &admin->gid, error)) {
       volact_admin_stop (admin);
       return NULL;
     }
     admin->have_group = TRUE;
-    admin->gid = gr->gr_gid;
   }
-  admin->service = g_threaded_socket_service_new (8);
+  accept.user_data = admin;
+  admin->accept = volact_accept_new (&accept, error);
+  if (admin->accept == NULL) {
+    volact_admin_stop (admin);
+    return NULL;
+  }
   addr = g_unix_socket_address_new (path);
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (admin->service), addr,
+  if (!g_socket_listener_add_address (volact_accept_get_listener (admin->accept), addr,
                                       G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL,
                                       error)) {
     g_prefix_error (error, "admin socket %s: ", path);
@@ -181,8 +291,7 @@ volact_admin_start (const char *path, const char *admin_group, VolactAdminHandle
     volact_admin_stop (admin);
     return NULL;
   }
-  g_signal_connect (admin->service, "run", G_CALLBACK (on_run), admin);
-  g_socket_service_start (admin->service);
+  volact_accept_start (admin->accept);
   return admin;
 }
 
@@ -191,11 +300,11 @@ volact_admin_stop (VolactAdmin *admin)
 {
   if (admin == NULL)
     return;
-  if (admin->service != NULL) {
-    g_socket_service_stop (admin->service);
-    g_socket_listener_close (G_SOCKET_LISTENER (admin->service));
-    g_object_unref (admin->service);
+  if (admin->accept != NULL) {
     g_unlink (admin->path);
+    /* Commands still running after the wait keep ADMIN: it goes with the process. */
+    if (volact_accept_stop (admin->accept, ADMIN_STOP_WAIT_SECONDS) > 0)
+      return;
   }
   g_free (admin->path);
   g_free (admin);

@@ -209,7 +209,8 @@ main (int argc, char **argv)
     return fail (error);
   volact_host_set_listening_port (host, volact_server_port (server));
   admin = volact_admin_start (volact_host_config (host)->admin_socket,
-                              volact_host_config (host)->admin_group, volact_host_command, host,
+                              volact_host_config (host)->admin_group,
+                              volact_host_config (host)->admin_timeout, volact_host_command, host,
                               &error);
   if (admin == NULL) {
     volact_server_stop (server);
