@@ -5,6 +5,7 @@
 
 #include "volact-activation.h"
 #include "volact-admin-proto.h"
+#include "volact-answer.h"
 #include "volact-authority-proto.h"
 #include "volact-crypto.h"
 #include "volact-error.h"
@@ -43,8 +44,6 @@ static void publish_serving_state (VolactHost *host);
 
 /* ---- the serving snapshot ---- */
 
-static guint effective_interval (guint setting, const VolactCatalog *catalog, gboolean renewal);
-
 void
 volact_serving_state_unref (VolactServingState *st)
 {
@@ -69,9 +68,9 @@ publish_serving_state (VolactHost *host)
     volact_host_cert_serialize (&host->cert, st->certificate);
     st->key_group = host->key.group;
   }
-  st->activation_interval = effective_interval (host->state->activation_interval, st->catalog,
-                                                FALSE);
-  st->renewal_interval = effective_interval (host->state->renewal_interval, st->catalog, TRUE);
+  /* The overrides, not resolved intervals: each client gets its application's (volact-answer.c). */
+  st->activation_override = host->state->activation_interval;
+  st->renewal_override = host->state->renewal_interval;
   g_mutex_lock (&host->serving_lock);
   old = host->serving;
   host->serving = st;
@@ -507,20 +506,6 @@ activate_online (VolactHost *host, GError **error)
   return reply_message ("Product activated successfully.");
 }
 
-static guint
-effective_interval (guint setting, const VolactCatalog *catalog, gboolean renewal)
-{
-  GPtrArray *apps = volact_catalog_applications (catalog);
-  const VolactApplication *a;
-
-  if (setting != 0)
-    return setting;
-  if (apps->len == 0)
-    return renewal ? 10080 : 120;
-  a = apps->pdata[0];
-  return renewal ? a->renewal_interval : a->activation_interval;
-}
-
 static GVariant *
 cmd_describe (VolactHost *host, gboolean verbose, GError **error)
 {
@@ -568,10 +553,8 @@ cmd_describe (VolactHost *host, gboolean verbose, GError **error)
   }
   g_variant_dict_insert (d, "dns_publishing", "b", host->state->dns_publishing);
   g_variant_dict_insert (d, "priority", "s", host->state->low_priority ? "Low" : "Normal");
-  g_variant_dict_insert (d, "activation_interval", "u",
-                         effective_interval (host->state->activation_interval, catalog, FALSE));
-  g_variant_dict_insert (d, "renewal_interval", "u",
-                         effective_interval (host->state->renewal_interval, catalog, TRUE));
+  volact_answer_describe_intervals (d, catalog, host->state->activation_interval,
+                                    host->state->renewal_interval);
   if (verbose) {
     g_variant_dict_insert (d, "version", "s", PACKAGE_VERSION);
     if (group != NULL)
