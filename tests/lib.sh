@@ -37,7 +37,7 @@ write_fingerprint() {
 
 # start_host DIR TRUST [ENV=VALUE...]: volactd on a free loopback port, with
 # authority-url=$authority_url; sets $port (the port it listens on) and
-# $host_pid. Reuses DIR's state.
+# $host_pid. Reuses DIR's state. $license_dir (if set) replaces the reference license data.
 start_host() {
   local dir=$1 trust=$2; shift 2
   [ -f "$dir/fingerprint" ] || write_fingerprint "$dir" "machine-$dir" cpu
@@ -46,7 +46,7 @@ start_host() {
     cat > "$dir/volactd.conf" <<CONF
 [host]
 plugin-dir = $top_builddir/plugins
-license-dir = $top_srcdir/licenses
+license-dir = ${license_dir:-$top_srcdir/licenses}
 trust = $trust
 state-dir = $dir/state
 admin-socket = $dir/admin.sock
