@@ -96,8 +96,7 @@ volact_answer_describe_intervals (GVariantDict *d, const VolactCatalog *catalog,
 
 void
 volact_answer_decide (const VolactServingState *st, VolactRecords *records,
-                      const VolactRequest *req, const char *address, gint64 now,
-                      VolactAnswer *out)
+                      const VolactRequest *req, const char *address, gint64 now, VolactAnswer *out)
 {
   const VolactEdition *edition = NULL;
   const VolactApplication *app = NULL;

@@ -106,8 +106,7 @@ listen_on (GPtrArray *out, const char *address, guint *port, GError **error)
   add_listener (out, fd, &bound);
   /* Port 0 (tests): every further address uses the port the first one got. */
   *port = sockaddr_port (&bound);
-  g_message ("listening for clients on %s",
-             ((VolactListener *) out->pdata[out->len - 1])->where);
+  g_message ("listening for clients on %s", ((VolactListener *) out->pdata[out->len - 1])->where);
   return TRUE;
 }
 

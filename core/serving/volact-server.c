@@ -105,8 +105,7 @@ resume_accepting (VolactServer *s)
     return;
   }
   if (volact_transport_log_due (s, &s->arm_error_logged))
-    g_warning ("%s; clients cannot connect; retrying every %u ms", error->message,
-               REARM_RETRY_MS);
+    g_warning ("%s; clients cannot connect; retrying every %u ms", error->message, REARM_RETRY_MS);
   schedule_resume (s, REARM_RETRY_MS);
 }
 
@@ -249,7 +248,8 @@ start_sign_threads (VolactServer *s, const char *threads)
   if (s->wake.fd < 0 || epoll_ctl (s->epfd, EPOLL_CTL_ADD, s->wake.fd, &ev) != 0) {
     int e = errno;
     g_warning ("VOLACT_SERVER_SIGN_THREADS: cannot set up the workers' wake-up (%s); "
-               "signing inline", g_strerror (e));
+               "signing inline",
+               g_strerror (e));
     if (s->wake.fd >= 0)
       close (s->wake.fd);
     s->wake.fd = -1;

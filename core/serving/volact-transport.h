@@ -51,8 +51,8 @@ typedef struct {
 } Item;
 
 typedef struct {
-  Item item;     /* kind ITEM_LISTENER */
-  gboolean armed; /* in the epoll set */
+  Item item;         /* kind ITEM_LISTENER */
+  gboolean armed;    /* in the epoll set */
   const char *where; /* of its VolactListener */
 } Listener;
 
