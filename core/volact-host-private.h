@@ -51,9 +51,6 @@ gboolean volact_host_check_activation (VolactHost *host, GError **error);
 /** The port to bind at start: a saved sprt setting wins over the config. Lock held. */
 guint volact_host_configured_port (VolactHost *host);
 
-/** An interval setting (0: unset) or, unset, the license policy's. */
-guint volact_host_effective_interval (guint setting, const VolactCatalog *catalog,
-                                      gboolean renewal);
 
 G_END_DECLS
 

@@ -47,10 +47,9 @@ publish_serving_state (VolactHost *host)
     volact_host_cert_serialize (&host->cert, st->certificate);
     st->key_group = host->key.group;
   }
-  st->activation_interval
-      = volact_host_effective_interval (host->state->activation_interval, st->catalog, FALSE);
-  st->renewal_interval
-      = volact_host_effective_interval (host->state->renewal_interval, st->catalog, TRUE);
+  /* The overrides, not resolved intervals: each client gets its application's (volact-answer.c). */
+  st->activation_override = host->state->activation_interval;
+  st->renewal_override = host->state->renewal_interval;
   g_mutex_lock (&host->serving_lock);
   old = host->serving;
   host->serving = st;
@@ -93,20 +92,6 @@ VolactRecords *
 volact_host_records (VolactHost *host)
 {
   return host->records;
-}
-
-guint
-volact_host_effective_interval (guint setting, const VolactCatalog *catalog, gboolean renewal)
-{
-  GPtrArray *apps = volact_catalog_applications (catalog);
-  const VolactApplication *a;
-
-  if (setting != 0)
-    return setting;
-  if (apps->len == 0)
-    return renewal ? 10080 : 120;
-  a = apps->pdata[0];
-  return renewal ? a->renewal_interval : a->activation_interval;
 }
 
 /* ---- events ---- */

@@ -59,8 +59,8 @@ typedef struct {
   guint8 certificate[106];           /* valid when activated */
   guint key_group;                   /* valid when activated */
   VolactCatalog *catalog;            /* a reference */
-  guint activation_interval;         /* minutes, after sai */
-  guint renewal_interval;            /* minutes, after sri */
+  guint activation_override;         /* minutes, the sai setting; 0: each application's policy */
+  guint renewal_override;            /* minutes, the sri setting; 0: each application's policy */
 } VolactServingState;
 
 /** A new reference to the current serving snapshot. Thread-safe, lock-free for readers. */

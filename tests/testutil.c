@@ -75,3 +75,77 @@ test_reference_trust (void)
 {
   return test_srcpath ("licenses/reference-authority.pem");
 }
+
+/* Copies every *.xrm of FROM into TO (created); appends the copies' paths to COPIES if non-NULL. */
+static void
+copy_xrm (const char *from, const char *to, GPtrArray *copies)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDir) d = g_dir_open (from, 0, &error);
+  const char *name;
+
+  if (d == NULL)
+    g_error ("cannot read %s: %s", from, error->message);
+  g_mkdir_with_parents (to, 0700);
+  while ((name = g_dir_read_name (d)) != NULL) {
+    g_autofree char *src = NULL;
+    char *dst;
+    if (!g_str_has_suffix (name, ".xrm"))
+      continue;
+    src = g_build_filename (from, name, NULL);
+    dst = g_build_filename (to, name, NULL);
+    test_copy_file (src, dst);
+    if (copies != NULL)
+      g_ptr_array_add (copies, dst);
+    else
+      g_free (dst);
+  }
+}
+
+char *
+test_license_dir_with (const char *dir, const char *extra)
+{
+  g_autofree char *licenses = g_build_filename (dir, "licenses", NULL);
+  g_autofree char *signer = g_build_filename (dir, "signer", NULL);
+  g_autofree char *extra_dir = NULL;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  int status = 0;
+
+  for (guint i = 0; i < 2; i++) {
+    const char *plugin = i == 0 ? "kms11" : "kms12";
+    g_autofree char *rel = g_build_filename ("licenses", plugin, NULL);
+    g_autofree char *from = test_srcpath (rel);
+    g_autofree char *to = g_build_filename (licenses, plugin, NULL);
+    copy_xrm (from, to, NULL);
+  }
+  /* A private authority folder holding the DEMO ONLY reference key pair, as generate.sh does. */
+  g_mkdir_with_parents (signer, 0700);
+  {
+    g_autofree char *key = test_srcpath ("licenses/reference-authority.key");
+    g_autofree char *pem = test_reference_trust ();
+    g_autofree char *key_copy = g_build_filename (signer, "authority.key", NULL);
+    g_autofree char *pem_copy = g_build_filename (signer, "authority.pem", NULL);
+    test_copy_file (key, key_copy);
+    test_copy_file (pem, pem_copy);
+    g_chmod (key_copy, 0600);
+  }
+  g_ptr_array_add (argv, test_buildpath ("tools/volact-authority"));
+  g_ptr_array_add (argv, g_strdup ("--dir"));
+  g_ptr_array_add (argv, g_strdup (signer));
+  g_ptr_array_add (argv, g_strdup ("sign"));
+  {
+    g_autofree char *rel = g_build_filename ("tests", "data", extra, NULL);
+    g_autofree char *to = g_build_filename (licenses, "kms12", NULL);
+    extra_dir = test_srcpath (rel);
+    copy_xrm (extra_dir, to, argv);
+  }
+  g_ptr_array_add (argv, NULL);
+  if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                     &status, &error)
+      || !g_spawn_check_wait_status (status, &error))
+    g_error ("cannot sign the test license data of %s: %s\n%s", extra_dir, error->message,
+             err ? err : "");
+  return g_steal_pointer (&licenses);
+}

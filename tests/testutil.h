@@ -19,5 +19,12 @@ void test_copy_file (const char *src, const char *dst);
 void test_write_file (const char *path, const char *data, gssize len);
 /** The reference authority's certificate (demo only). */
 char *test_reference_trust (void);
+/**
+ * Makes DIR/licenses: a copy of the reference license data plus copies of
+ * every *.xrm of tests/data/EXTRA in its kms12 folder, signed now with the committed
+ * DEMO ONLY reference authority key (tools/volact-authority sign). Returns
+ * the folder (g_free). Aborts the test on failure.
+ */
+char *test_license_dir_with (const char *dir, const char *extra);
 
 #endif

@@ -59,6 +59,25 @@ lookup_bool (GVariantDict *d, const char *key)
   return v;
 }
 
+/* KEY's value if all count pools share it, else one line per pool (KEY + "s", a{su}). */
+static void
+print_interval (GVariantDict *d, const char *key, const char *title)
+{
+  g_autofree char *per_pool_key = g_strconcat (key, "s", NULL);
+  g_autoptr (GVariant) per_pool = g_variant_dict_lookup_value (d, per_pool_key, G_VARIANT_TYPE ("a{su}"));
+  GVariantIter iter;
+  const char *pool;
+  guint32 minutes;
+
+  if (g_variant_dict_contains (d, key) || per_pool == NULL) {
+    printf ("%s: %u minutes\n", title, lookup_uint (d, key));
+    return;
+  }
+  g_variant_iter_init (&iter, per_pool);
+  while (g_variant_iter_next (&iter, "{&su}", &pool, &minutes))
+    printf ("%s (%s): %u minutes\n", title, pool, minutes);
+}
+
 /* The seed's slmgr /dli layout; /dlv adds the details after it. */
 static void
 print_license (GVariantDict *d, gboolean verbose)
@@ -113,8 +132,9 @@ print_license (GVariantDict *d, gboolean verbose)
             "yet)\n");
   printf ("KMS priority: %s\n", lookup_str (d, "priority", "Normal"));
   if (verbose) {
-    printf ("\nActivation interval: %u minutes\n", lookup_uint (d, "activation_interval"));
-    printf ("Renewal interval: %u minutes\n", lookup_uint (d, "renewal_interval"));
+    printf ("\n");
+    print_interval (d, "activation_interval", "Activation interval");
+    print_interval (d, "renewal_interval", "Renewal interval");
   }
 }
 

@@ -5,6 +5,7 @@
 #include "volact-command-handlers.h"
 
 #include "volact-admin-proto.h"
+#include "volact-answer.h"
 #include "volact-authority-proto.h"
 #include "volact-error.h"
 #include "volact-host-private.h"
@@ -252,12 +253,8 @@ cmd_describe (VolactHost *host, gboolean verbose, GError **error)
   g_variant_dict_insert (d, "dns_publishing", "b", host->state->dns_publishing);
   g_variant_dict_insert (d, "dns_published", "b", FALSE);
   g_variant_dict_insert (d, "priority", "s", host->state->low_priority ? "Low" : "Normal");
-  g_variant_dict_insert (d, "activation_interval", "u",
-                         volact_host_effective_interval (host->state->activation_interval,
-                                                         catalog, FALSE));
-  g_variant_dict_insert (d, "renewal_interval", "u",
-                         volact_host_effective_interval (host->state->renewal_interval, catalog,
-                                                         TRUE));
+  volact_answer_describe_intervals (d, catalog, host->state->activation_interval,
+                                    host->state->renewal_interval);
   if (verbose) {
     g_variant_dict_insert (d, "version", "s", PACKAGE_VERSION);
     if (group != NULL)

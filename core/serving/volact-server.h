@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * The client listener of volactd (docs/protocol.md): accepts TCP connections
- * on every configured address (or the sockets systemd passes), frames and
- * decodes requests, counts them in the record store, signs the responses and
- * sends each one only after its record is committed.
+ * on every configured address (or the sockets systemd passes, see
+ * volact-listen.h), frames and decodes requests, has volact-answer.h decide
+ * and record each answer, signs the responses and sends each one only after
+ * its record is committed. The transport never decides what a client is told.
  *
  * All I/O is non-blocking and runs in the thread-default main context of the
  * thread that calls volact_server_start(), through one epoll set watched by
@@ -44,7 +45,10 @@ typedef struct {
  * both), or, under systemd socket activation (LISTEN_PID is this process),
  * on the passed sockets, which must be listening TCP sockets. Registers for
  * RECORDS' commit notifications. Errors: CONFIG (bad address or passed
- * socket), FAILED (socket or bind failure, naming the address and port).
+ * socket), FAILED (socket or bind failure, or a listener epoll cannot
+ * watch, naming the address and port). Later, a listener that epoll refuses
+ * to watch again (after running out of descriptors) is logged and retried
+ * every second, never left silently dead.
  */
 VolactServer *volact_server_start (VolactHost *host, VolactRecords *records, GError **error);
 
