@@ -20,7 +20,7 @@
 
 G_BEGIN_DECLS
 
-/** Minutes used before the first response from any host (the seed's defaults). */
+/** Minutes used before the first response from any host (the KMS operations guide's defaults). */
 #define VOLACT_CLIENT_DEFAULT_ACTIVATION_INTERVAL 120
 #define VOLACT_CLIENT_DEFAULT_RENEWAL_INTERVAL 10080
 /** The range a host may set (/sai, /sri); received values are clamped to it. */

@@ -152,7 +152,7 @@ void volact_client_close (VolactClient *client);
 /** Closes the connection and frees @client (NULL is ignored). */
 void volact_client_free (VolactClient *client);
 
-/** The text for a result or error code (the seed's text where it has one), or NULL. */
+/** The text for a result or error code (the knowledge-base articles' text where they give one), or NULL. */
 const char *volact_client_result_text (guint32 code);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VolactClient, volact_client_free)

@@ -6,7 +6,7 @@
  *
  * and becomes the enum value VOLACT_E_NAME (volact-error.h), the symbolic
  * name "NAME" and the text `volactctl explain` prints (volact-error.c), so
- * the three cannot drift. Where a seed document names a code its code and
+ * the three cannot drift. Where the KMS documents name a code, its code and
  * text are kept; volact's own codes live in 0xC0AC_xxxx. Never renumber a
  * code: scripts and logs depend on them. libvolact's public macros
  * (VOLACT_RESULT_* in client/volact.h) repeat the client-side ones and
@@ -16,7 +16,7 @@
  */
 VOLACT_ERROR_CODE (OK, 0x00000000u, "The operation completed successfully.")
 
-/* Codes the seeds name (their text is the seed's). */
+/* Codes the KMS operations guide and knowledge-base articles name (with their text). */
 VOLACT_ERROR_CODE (INVALID_KEY, 0xC004F050u,
                    "The Software Licensing service reported that the product key is invalid.")
 VOLACT_ERROR_CODE (COUNT_INSUFFICIENT, 0xC004F038u,

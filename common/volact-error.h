@@ -2,7 +2,7 @@
 /**
  * The one GError domain of volact and its code table.
  *
- * Codes are 32-bit values printed as 0xXXXXXXXX. Where a seed document names
+ * Codes are 32-bit values printed as 0xXXXXXXXX. Where the KMS documents name
  * a code it is kept (0xC004F050 ...); volact's own codes live in 0xC0AC_xxxx.
  * volact_error_text() gives the text `volactctl explain` prints. The codes,
  * names and texts come from one list, volact-error-codes.h.
@@ -30,7 +30,7 @@ typedef enum {
   VOLACT_E_PLUGIN_NO_DESC = VOLACT_E_PLUGIN_NO_DESCRIPTOR,
 } VolactErrorCode;
 
-/** Text for a code (the seed's text where it has one), or NULL if unknown. */
+/** Text for a code (the knowledge-base articles' text where they give one), or NULL if unknown. */
 const char *volact_error_text (guint32 code);
 /** Short symbolic name, e.g. "INVALID_KEY", or NULL if unknown. */
 const char *volact_error_name (guint32 code);

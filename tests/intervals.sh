@@ -45,7 +45,8 @@ intervals() {
 [ "$(intervals devtools-workstation)" = "45 1440" ] || fail "devtools client: $(intervals devtools-workstation)"
 [ "$(intervals win7-enterprise)" = "120 10080" ] || fail "windows client: $(intervals win7-enterprise)"
 dli=$(ctl --json dli)
-echo "$dli" | grep -q '"activation_interval"' && fail "dli shows one activation interval for pools that differ: $dli"
+echo "$dli" | grep -q '"activation_interval": 0,' \
+  || fail "dli must show activation_interval 0 (pools differ), not one pool's: $dli"
 echo "$dli" | tr -d ' \n' | grep -q '"activation_intervals":{"devtools":45,"windows":120}' \
   || fail "dli per-pool activation intervals: $dli"
 echo "$dli" | tr -d ' \n' | grep -q '"renewal_intervals":{"devtools":1440,"windows":10080}' \

@@ -118,6 +118,7 @@ setup (void **state)
   cfg->license_dir = test_srcpath ("licenses");
   g_free (cfg->trust);
   cfg->trust = test_reference_trust ();
+  cfg->demo_authority = TRUE; /* tests sign with the DEMO ONLY reference authority */
   g_free (cfg->state_dir);
   cfg->state_dir = g_build_filename (fx->dir, "state", NULL);
   fx->host = volact_host_new (cfg, &error);

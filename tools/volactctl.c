@@ -59,7 +59,7 @@ lookup_bool (GVariantDict *d, const char *key)
   return v;
 }
 
-/* KEY's value if all count pools share it, else one line per pool (KEY + "s", a{su}). */
+/* KEY's value if all count pools share it (0: they differ), else one line per pool (KEY + "s"). */
 static void
 print_interval (GVariantDict *d, const char *key, const char *title)
 {
@@ -69,7 +69,7 @@ print_interval (GVariantDict *d, const char *key, const char *title)
   const char *pool;
   guint32 minutes;
 
-  if (g_variant_dict_contains (d, key) || per_pool == NULL) {
+  if (lookup_uint (d, key) != 0 || per_pool == NULL) {
     printf ("%s: %u minutes\n", title, lookup_uint (d, key));
     return;
   }
@@ -78,7 +78,7 @@ print_interval (GVariantDict *d, const char *key, const char *title)
     printf ("%s (%s): %u minutes\n", title, pool, minutes);
 }
 
-/* The seed's slmgr /dli layout; /dlv adds the details after it. */
+/* slmgr.vbs /dli's layout (KMS operations guide); /dlv adds the details after it. */
 static void
 print_license (GVariantDict *d, gboolean verbose)
 {

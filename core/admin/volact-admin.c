@@ -197,8 +197,15 @@ serve (VolactAcceptConn *c, gpointer user_data)
 
   if (!peer_allowed (admin, conn, &error)) {
     g_autoptr (GVariant) reply = g_variant_ref_sink (volact_admin_reply_error (error));
+    g_autoptr (GVariant) request = NULL;
     g_message ("administration refused: %s", error->message);
-    volact_admin_write (out, reply, NULL, NULL);
+    /* Read the request first: a client still writing to a closed socket would see only
+     * "broken pipe", never why it was refused. */
+    volact_accept_conn_set_deadline (c, admin->timeout);
+    request = volact_admin_read (in, VOLACT_ADMIN_REQUEST_TYPE, VOLACT_ADMIN_MAX_REQUEST, cancel,
+                                 NULL);
+    if (request != NULL)
+      volact_admin_write (out, reply, NULL, NULL);
     return;
   }
   for (;;) {

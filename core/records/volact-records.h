@@ -145,7 +145,7 @@ typedef enum {
   VOLACT_EVENT_RELOAD = 1007,
   VOLACT_EVENT_ERROR = 1008,
   VOLACT_EVENT_DUPLICATE_CMID = 1009,
-  VOLACT_EVENT_CLIENT_REQUEST = 12290, /* the seed's activation event */
+  VOLACT_EVENT_CLIENT_REQUEST = 12290, /* the KMS operations guide's activation event */
 } VolactEventId;
 
 /**

@@ -72,10 +72,10 @@ describe_one (GVariantDict *d, const VolactCatalog *catalog, guint override, gbo
   gboolean agree;
   guint shared = shared_interval (catalog, renewal, &agree);
 
-  /* The contract's single value only where it is the truth for every pool. */
-  if (override != 0 || agree)
-    g_variant_dict_insert (d, renewal ? "renewal_interval" : "activation_interval", "u",
-                           override != 0 ? override : shared);
+  /* The contract's single value is always there; 0 (never a valid interval) says the pools
+   * differ, and the per-pool map below tells each. */
+  g_variant_dict_insert (d, renewal ? "renewal_interval" : "activation_interval", "u",
+                         override != 0 ? override : agree ? shared : 0);
   g_variant_builder_init (&per_pool, G_VARIANT_TYPE ("a{su}"));
   for (guint i = 0; i < apps->len; i++) {
     const VolactApplication *a = apps->pdata[i];
