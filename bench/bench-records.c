@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Benchmark of the client records (core/volact-records.c): inserts N
+ * Benchmark of the client records (core/records/): inserts N
  * distinct CMIDs (100,000 and 1,000,000 by default) and prints the cost of
  * volact_records_count (new CMIDs, then renewals), the writer's throughput,
  * the on-disk bytes per event (dbstat, before and after VACUUM) and the
