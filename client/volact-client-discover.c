@@ -37,8 +37,8 @@ volact_discovery_new (const VolactClientDiscovery *options, GError **error)
 
   d->domain = o->domain && *o->domain ? g_strdup (o->domain) : NULL;
   d->dns_server = o->dns_server && *o->dns_server ? g_strdup (o->dns_server) : NULL;
-  d->timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms
-                                        : VOLACT_CLIENT_DEFAULT_CONNECT_TIMEOUT_MS;
+  d->timeout_ms
+      = o->connect_timeout_ms ? o->connect_timeout_ms : VOLACT_CLIENT_DEFAULT_CONNECT_TIMEOUT_MS;
   if (!(o->flags & VOLACT_CLIENT_DISCOVERY_NO_HOST_CACHE) && o->cached_host && *o->cached_host)
     d->cached_host = g_strdup (o->cached_host);
   d->rand = g_rand_new ();
@@ -151,8 +151,8 @@ lookup_ordered (VolactDiscovery *d, VolactSrvResolver *r, char **name, guint *n,
 }
 
 GSocketConnection *
-volact_discovery_connect (VolactDiscovery *d, guint io_timeout, char **label,
-                          gboolean *from_cache, GError **error)
+volact_discovery_connect (VolactDiscovery *d, guint io_timeout, char **label, gboolean *from_cache,
+                          GError **error)
 {
   g_autoptr (VolactSrvResolver) r = NULL;
   g_autoptr (GString) tried = g_string_new (NULL);

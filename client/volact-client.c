@@ -478,8 +478,10 @@ cmd_discover (Options *o)
     return EXIT_SUCCESS;
   }
   printf ("Hosts published as %s, in the order they would be tried:\n", list->name);
-  if (list->n_hosts == 0)
+  if (list->n_hosts == 0) {
     printf ("  none: the record says the service is not available in this domain\n");
+    return EXIT_SUCCESS;
+  }
   printf ("  %-3s %-8s %-6s %-5s %s\n", "#", "priority", "weight", "port", "target (addresses)");
   for (guint i = 0; i < list->n_hosts; i++) {
     const VolactClientHost *h = &list->hosts[i];

@@ -238,8 +238,8 @@ volact_srv_resolver_is_explicit (VolactSrvResolver *res)
 static ldns_rr_list *
 query (VolactSrvResolver *res, const char *name, ldns_rr_type type, char **why)
 {
-  g_autofree char *absolute = g_str_has_suffix (name, ".") ? g_strdup (name)
-                                                          : g_strconcat (name, ".", NULL);
+  g_autofree char *absolute
+      = g_str_has_suffix (name, ".") ? g_strdup (name) : g_strconcat (name, ".", NULL);
   ldns_rdf *dname = ldns_dname_new_frm_str (absolute);
   ldns_pkt *pkt;
   ldns_rr_list *rrs = NULL;
@@ -285,8 +285,8 @@ volact_srv_lookup (VolactSrvResolver *res, const char *domain, char **name, guin
     return NULL;
   }
   for (guint d = 0; d < domains->len; d++) {
-    g_autofree char *srv_name = g_strdup_printf ("%s.%s", VOLACT_SRV_SERVICE,
-                                                 (const char *) domains->pdata[d]);
+    g_autofree char *srv_name
+        = g_strdup_printf ("%s.%s", VOLACT_SRV_SERVICE, (const char *) domains->pdata[d]);
     g_autofree char *why = NULL;
     ldns_rr_list *rrs = query (res, srv_name, LDNS_RR_TYPE_SRV, &why);
     VolactSrvTarget *out;

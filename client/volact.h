@@ -216,7 +216,7 @@ typedef struct {
   guint16 port;
   guint16 priority; /* lower is tried first */
   guint16 weight;   /* share within one priority */
-  char **addresses; /* its addresses as text (NULL-terminated, maybe empty when it did not resolve) */
+  char **addresses; /* its addresses as text, NULL-terminated (empty if it did not resolve) */
   char *error;      /* why it did not resolve, or NULL */
 } VolactClientHost;
 

@@ -53,7 +53,8 @@ test_priority_first (void **unused)
   }
 }
 
-/* Out of DRAWS orderings of two targets of one priority, how often the one named "heavy" came first. */
+/* Out of DRAWS orderings of two targets of one priority, how often the one named "heavy" came
+ * first. */
 static guint
 heavy_first (guint16 w0, const char *n0, guint16 w1, const char *n1, GRand *rand)
 {
