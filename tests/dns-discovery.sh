@@ -129,7 +129,7 @@ start=$(date +%s%N)
 out=$(activate dead "${dns[@]}" --domain "blackhole.$zone" --connect-timeout 500)
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 expect "$out" "$backup" discovery
-echo "a dead address and then the backup took ${elapsed_ms} ms"
+echo "a dead host and then the backup took ${elapsed_ms} ms"
 [ "$elapsed_ms" -ge 500 ] || fail "the dead host was not tried: ${elapsed_ms} ms"
 [ "$elapsed_ms" -lt 2000 ] || fail "a dead host cost ${elapsed_ms} ms (timeout 500)"
 
