@@ -4,6 +4,7 @@
 
 #include "volact.h"
 
+#include "volact-client-discover.h"
 #include "volact-host-cert.h"
 #include "volact-crypto.h"
 #include "volact-error.h"
@@ -31,7 +32,9 @@ G_STATIC_ASSERT (VOLACT_CLIENT_CMID_SIZE == VOLACT_PROTO_CMID_SIZE);
 struct _VolactClient {
   char *host;
   guint16 port;
-  char *label; /* "host:port" or "[v6]:port", for messages */
+  char *label; /* "host:port" or "[v6]:port", for messages; NULL before discovery found one */
+  VolactDiscovery *discovery; /* NULL: the one host given */
+  gboolean from_cache;        /* the connection went to the cached host */
   GSocketClient *socket_client;
   GSocketConnection *connection; /* NULL while not connected */
   VolactResponseVerifier *verifier;
@@ -49,19 +52,15 @@ volact_client_result_text (guint32 code)
   return volact_error_text (code);
 }
 
-VolactClient *
-volact_client_new (const char *host, guint16 port, const char *trust_cert_path, GError **error)
+/* A client with the authority in TRUST pinned, no host yet. */
+static VolactClient *
+client_new_trusting (const char *trust, GError **error)
 {
-  const char *trust = trust_cert_path;
   g_autoptr (X509) cert = NULL;
   guint8 key_id[VOLACT_AUTHORITY_KEY_ID_SIZE];
   EVP_PKEY *authority;
   VolactClient *client;
 
-  if (host == NULL || *host == '\0') {
-    g_set_error_literal (error, VOLACT_ERROR, VOLACT_E_CONFIG, "no host given");
-    return NULL;
-  }
   /* No built-in default: trusting the committed demo authority unasked would let anyone
    * holding its (public) key run a host this client accepts. */
   if (trust == NULL || *trust == '\0') {
@@ -83,14 +82,58 @@ volact_client_new (const char *host, guint16 port, const char *trust_cert_path, 
   }
 
   client = g_new0 (VolactClient, 1);
-  client->host = g_strdup (host);
-  client->port = port != 0 ? port : VOLACT_CLIENT_DEFAULT_PORT;
-  client->label = strchr (host, ':') ? g_strdup_printf ("[%s]:%u", host, client->port)
-                                     : g_strdup_printf ("%s:%u", host, client->port);
   client->socket_client = g_socket_client_new ();
   g_socket_client_set_timeout (client->socket_client, CLIENT_TIMEOUT_SECONDS);
   client->verifier = volact_response_verifier_new (authority);
   return client;
+}
+
+VolactClient *
+volact_client_new (const char *host, guint16 port, const char *trust_cert_path, GError **error)
+{
+  VolactClient *client;
+
+  if (host == NULL || *host == '\0') {
+    g_set_error_literal (error, VOLACT_ERROR, VOLACT_E_CONFIG, "no host given");
+    return NULL;
+  }
+  client = client_new_trusting (trust_cert_path, error);
+  if (client == NULL)
+    return NULL;
+  client->host = g_strdup (host);
+  client->port = port != 0 ? port : VOLACT_CLIENT_DEFAULT_PORT;
+  client->label = strchr (host, ':') ? g_strdup_printf ("[%s]:%u", host, client->port)
+                                     : g_strdup_printf ("%s:%u", host, client->port);
+  return client;
+}
+
+VolactClient *
+volact_client_new_discover (const VolactClientDiscovery *discovery, const char *trust_cert_path,
+                            GError **error)
+{
+  g_autoptr (VolactDiscovery) d = volact_discovery_new (discovery, error);
+  VolactClient *client;
+
+  if (d == NULL)
+    return NULL;
+  client = client_new_trusting (trust_cert_path, error);
+  if (client != NULL)
+    client->discovery = g_steal_pointer (&d);
+  return client;
+}
+
+const char *
+volact_client_get_host (VolactClient *client)
+{
+  g_return_val_if_fail (client != NULL, NULL);
+  return client->label;
+}
+
+gboolean
+volact_client_get_host_from_cache (VolactClient *client)
+{
+  g_return_val_if_fail (client != NULL, FALSE);
+  return client->from_cache;
 }
 
 void
@@ -111,6 +154,7 @@ volact_client_free (VolactClient *client)
   volact_client_close (client);
   g_clear_object (&client->socket_client);
   volact_response_verifier_free (client->verifier);
+  volact_discovery_free (client->discovery);
   g_free (client->host);
   g_free (client->label);
   g_free (client);
@@ -133,6 +177,16 @@ ensure_connected (VolactClient *client, GError **error)
 
   if (client->connection != NULL)
     return TRUE;
+  if (client->discovery != NULL) {
+    g_autofree char *label = NULL;
+    client->connection = volact_discovery_connect (client->discovery, CLIENT_TIMEOUT_SECONDS,
+                                                   &label, &client->from_cache, error);
+    if (client->connection == NULL)
+      return FALSE;
+    g_free (client->label);
+    client->label = g_steal_pointer (&label);
+    return TRUE;
+  }
   address = g_network_address_new (client->host, client->port);
   client->connection = g_socket_client_connect (client->socket_client, address, NULL, &local);
   if (client->connection == NULL)

@@ -262,6 +262,7 @@ volact_client_state_load (const char *path, VolactClientState *out, gboolean *no
   g_autoptr (GError) local = NULL;
   g_autofree char *data = NULL;
   g_autofree char *cmid = NULL, *state = NULL, *host = NULL, *edition = NULL, *result = NULL;
+  g_autofree char *cached = NULL;
   gsize len = 0;
   VolactClientState s;
   Reader r = { kf, path, error, FALSE };
@@ -319,12 +320,16 @@ volact_client_state_load (const char *path, VolactClientState *out, gboolean *no
   s.last_minimum = (guint) read_uint (&r, "last", "minimum", 0, G_MAXUINT16, 0);
   s.last_attempt = read_time (&r, "last", "attempt", FALSE);
   s.last_response = read_time (&r, "last", "response", FALSE);
+  cached = read_string (&r, "host-cache", "host", FALSE);
+  if (cached != NULL && strlen (cached) >= sizeof s.cached_host)
+    reader_fail (&r, "host-cache", "host", "too long");
   if (r.failed)
     return FALSE;
 
   g_strlcpy (s.cmid, cmid, sizeof s.cmid);
   g_strlcpy (s.last_host, host ? host : "", sizeof s.last_host);
   g_strlcpy (s.last_edition, edition ? edition : "", sizeof s.last_edition);
+  g_strlcpy (s.cached_host, cached ? cached : "", sizeof s.cached_host);
   *out = s;
   return TRUE;
 }
@@ -365,6 +370,9 @@ volact_client_state_save (const char *path, const VolactClientState *s, GError *
   g_key_file_set_uint64 (kf, "last", "minimum", s->last_minimum);
   set_time (kf, "last", "attempt", s->last_attempt);
   set_time (kf, "last", "response", s->last_response);
+  /* A group of its own, so older clients reading the file just skip it. */
+  if (s->cached_host[0] != '\0')
+    g_key_file_set_string (kf, "host-cache", "host", s->cached_host);
   data = g_key_file_to_data (kf, &len, NULL);
 
   if (g_mkdir_with_parents (dir, 0700) != 0) {

@@ -52,6 +52,9 @@ typedef struct {
   guint32 last_result; /* 0 licensed, or the code */
   gint64 last_attempt; /* unix seconds, 0 never */
   gint64 next_attempt; /* unix seconds */
+  /* Host caching: the discovered host that last answered, tried first next time ("" none).
+   * Written as [host-cache] host; files without it (older clients) load with none. */
+  char cached_host[VOLACT_CLIENT_HOST_SIZE];
 } VolactClientState;
 
 /** What an attempt gave. */

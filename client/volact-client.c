@@ -29,6 +29,11 @@ typedef struct {
   char *trust;
   char *state_path;
   gboolean json;
+  /* Discovery (without --host). */
+  char *domain;
+  char *dns_server;
+  int connect_timeout_ms;
+  gboolean no_host_cache;
   /* activate */
   char *edition;
   char *cmid;
@@ -38,7 +43,8 @@ typedef struct {
   /* Parsed. */
   char *host;
   guint16 port;
-  char *host_label; /* "host:port" as printed and stored */
+  char *host_label;        /* "host:port" as printed and stored */
+  const char *host_source; /* "explicit", "cache" or "discovery" */
 } Options;
 
 static void
@@ -47,6 +53,8 @@ options_clear (Options *o)
   g_free (o->host_arg);
   g_free (o->trust);
   g_free (o->state_path);
+  g_free (o->domain);
+  g_free (o->dns_server);
   g_free (o->edition);
   g_free (o->cmid);
   g_free (o->name);
@@ -57,11 +65,17 @@ options_clear (Options *o)
 static const char usage_text[]
     = "Usage:\n"
       "  volact-client [--host H[:PORT]] [--trust CERT] [--json] [--state FILE] COMMAND\n"
+      "  volact-client [--domain D] [--dns-server ADDR[:PORT]] [--connect-timeout MS]\n"
+      "                [--no-host-cache] [--trust CERT] [--json] [--state FILE] COMMAND\n"
       "\n"
       "Commands:\n"
       "  activate --edition EDITION [--cmid UUID] [--name FQDN] [--vm] [--if-due]\n"
       "           (needs --trust CERT: there is no default authority)\n"
       "  status\n"
+      "  discover (the hosts published in DNS, in the order they would be tried)\n"
+      "\n"
+      "Without --host the client tries the host that answered last (host caching), then\n"
+      "looks up the SRV records of _volact._tcp.DOMAIN.\n"
       "\n"
       "Exit status: 0 licensed (status: state shown), 1 not licensed or failed, 2 usage.\n"
       "See volact-client(1).\n";
@@ -100,10 +114,44 @@ cmid_to_bytes (const char *uuid, guint8 out[VOLACT_CLIENT_CMID_SIZE])
   return j == VOLACT_CLIENT_CMID_SIZE;
 }
 
-static VolactClient *
-open_client (Options *o, GError **error)
+static VolactClientDiscovery
+discovery_options (const Options *o, const char *cached_host)
 {
-  return volact_client_new (o->host, o->port, o->trust, error);
+  VolactClientDiscovery d = {
+    .domain = o->domain,
+    .dns_server = o->dns_server,
+    .connect_timeout_ms = (guint) o->connect_timeout_ms,
+    .cached_host = cached_host && *cached_host ? cached_host : NULL,
+    .flags = o->no_host_cache ? VOLACT_CLIENT_DISCOVERY_NO_HOST_CACHE : 0,
+  };
+  return d;
+}
+
+/* --host wins; without it the cached host, then DNS discovery. */
+static VolactClient *
+open_client (Options *o, const VolactClientState *state, GError **error)
+{
+  VolactClientDiscovery d;
+
+  if (o->host != NULL)
+    return volact_client_new (o->host, o->port, o->trust, error);
+  d = discovery_options (o, state->cached_host);
+  return volact_client_new_discover (&d, o->trust, error);
+}
+
+/* After an attempt: which host it went to and how it was found. */
+static void
+note_host (Options *o, VolactClient *client)
+{
+  const char *label = volact_client_get_host (client);
+
+  if (o->host != NULL) {
+    o->host_source = "explicit";
+    return;
+  }
+  g_free (o->host_label);
+  o->host_label = g_strdup (label ? label : "");
+  o->host_source = volact_client_get_host_from_cache (client) ? "cache" : "discovery";
 }
 
 /* ---- activate -------------------------------------------------------------------------------- */
@@ -137,7 +185,10 @@ activate_json (Options *o, const VolactClientState *s, const VolactClientResult 
   g_variant_builder_add (&b, "{sv}", "next_attempt", g_variant_new_string (next));
   g_variant_builder_add (&b, "{sv}", "next_attempt_minutes",
                          g_variant_new_uint32 (volact_client_state_minutes_to_next (s, now)));
-  g_variant_builder_add (&b, "{sv}", "host", g_variant_new_string (o->host_label));
+  g_variant_builder_add (&b, "{sv}", "host",
+                         g_variant_new_string (o->host_label ? o->host_label : ""));
+  g_variant_builder_add (&b, "{sv}", "host_source",
+                         g_variant_new_string (o->host_source ? o->host_source : ""));
   g_variant_builder_add (&b, "{sv}", "edition", g_variant_new_string (o->edition));
   g_variant_builder_add (&b, "{sv}", "cmid", g_variant_new_string (cmid));
   volact_cli_print_json (&b);
@@ -244,12 +295,13 @@ cmd_activate (Options *o)
   req.state = (VolactClientLicenseState) state.license_state;
   req.minutes_left = volact_client_state_minutes_left (&state, now);
 
-  client = open_client (o, &error);
+  client = open_client (o, &state, &error);
   if (client == NULL) {
     volact_cli_print_error_line ((guint32) error->code, NULL, error->message);
     return EXIT_FAILURE;
   }
   response = volact_client_activate (client, &req, &res, &error);
+  note_host (o, client);
 
   outcome.response = response;
   outcome.result = res.result;
@@ -261,6 +313,9 @@ cmd_activate (Options *o)
   outcome.host = o->host_label;
   outcome.edition = o->edition;
   next = volact_client_state_next (&state, &outcome, now);
+  /* Host caching: remember the discovered host that answered (--host is not cached). */
+  if (response && o->host == NULL && !o->no_host_cache)
+    g_strlcpy (next.cached_host, o->host_label, sizeof next.cached_host);
   {
     g_autoptr (GError) save_error = NULL;
     if (!volact_client_state_save (o->state_path, &next, &save_error))
@@ -308,6 +363,7 @@ status_json (const char *path, const VolactClientState *s, gint64 now)
                          g_variant_new_uint32 (s->renewal_interval));
   g_variant_builder_add (&b, "{sv}", "validity_days", g_variant_new_uint32 (s->validity_days));
   g_variant_builder_add (&b, "{sv}", "host", g_variant_new_string (s->last_host));
+  g_variant_builder_add (&b, "{sv}", "cached_host", g_variant_new_string (s->cached_host));
   g_variant_builder_add (&b, "{sv}", "edition", g_variant_new_string (s->last_edition));
   g_variant_builder_add (&b, "{sv}", "result", g_variant_new_uint32 (s->last_result));
   g_variant_builder_add (&b, "{sv}", "result_text", g_variant_new_string (text ? text : ""));
@@ -353,6 +409,7 @@ status_text (const char *path, const VolactClientState *s, gint64 now)
   }
   printf ("Next attempt:         %s (in %u minutes)\n", next,
           volact_client_state_minutes_to_next (s, now));
+  printf ("Cached host:          %s\n", s->cached_host[0] ? s->cached_host : "none");
 }
 
 static int
@@ -374,6 +431,67 @@ cmd_status (Options *o)
   return EXIT_SUCCESS;
 }
 
+/* ---- discover -------------------------------------------------------------------------------- */
+
+static void
+discover_json (const VolactClientHostList *list)
+{
+  GVariantBuilder b, hosts;
+
+  g_variant_builder_init (&hosts, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < list->n_hosts; i++) {
+    const VolactClientHost *h = &list->hosts[i];
+    g_autofree char *label = g_strdup_printf ("%s:%u", h->target, h->port);
+    g_variant_builder_open (&hosts, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add (&hosts, "{sv}", "order", g_variant_new_uint32 (i + 1));
+    g_variant_builder_add (&hosts, "{sv}", "host", g_variant_new_string (label));
+    g_variant_builder_add (&hosts, "{sv}", "target", g_variant_new_string (h->target));
+    g_variant_builder_add (&hosts, "{sv}", "port", g_variant_new_uint32 (h->port));
+    g_variant_builder_add (&hosts, "{sv}", "priority", g_variant_new_uint32 (h->priority));
+    g_variant_builder_add (&hosts, "{sv}", "weight", g_variant_new_uint32 (h->weight));
+    g_variant_builder_add (&hosts, "{sv}", "addresses",
+                           g_variant_new_strv ((const char *const *) h->addresses, -1));
+    if (h->error != NULL)
+      g_variant_builder_add (&hosts, "{sv}", "error", g_variant_new_string (h->error));
+    g_variant_builder_close (&hosts);
+  }
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (list->name));
+  g_variant_builder_add (&b, "{sv}", "hosts", g_variant_builder_end (&hosts));
+  volact_cli_print_json (&b);
+}
+
+static int
+cmd_discover (Options *o)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (VolactClientHostList) list = NULL;
+  VolactClientDiscovery d = discovery_options (o, NULL);
+
+  list = volact_client_discover (&d, &error);
+  if (list == NULL) {
+    volact_cli_print_error_line ((guint32) error->code, NULL, error->message);
+    return EXIT_FAILURE;
+  }
+  if (o->json) {
+    discover_json (list);
+    return EXIT_SUCCESS;
+  }
+  printf ("Hosts published as %s, in the order they would be tried:\n", list->name);
+  if (list->n_hosts == 0) {
+    printf ("  none: the record says the service is not available in this domain\n");
+    return EXIT_SUCCESS;
+  }
+  printf ("  %-3s %-8s %-6s %-5s %s\n", "#", "priority", "weight", "port", "target (addresses)");
+  for (guint i = 0; i < list->n_hosts; i++) {
+    const VolactClientHost *h = &list->hosts[i];
+    g_autofree char *addresses = g_strjoinv (", ", h->addresses);
+    printf ("  %-3u %-8u %-6u %-5u %s (%s)\n", i + 1, h->priority, h->weight, h->port, h->target,
+            h->error ? h->error : addresses);
+  }
+  return EXIT_SUCCESS;
+}
+
 /* ---- main ------------------------------------------------------------------------------------ */
 
 int
@@ -386,6 +504,14 @@ main (int argc, char **argv)
     { "trust", 0, 0, G_OPTION_ARG_FILENAME, &o.trust, "Authority certificate to pin", "CERT" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &o.json, "Machine-readable output", NULL },
     { "state", 0, 0, G_OPTION_ARG_FILENAME, &o.state_path, "Client state file", "FILE" },
+    { "domain", 0, 0, G_OPTION_ARG_STRING, &o.domain,
+      "Look up _volact._tcp.DOMAIN (default: the search list)", "D" },
+    { "dns-server", 0, 0, G_OPTION_ARG_STRING, &o.dns_server,
+      "DNS server to ask (default: the system's)", "ADDR[:PORT]" },
+    { "connect-timeout", 0, 0, G_OPTION_ARG_INT, &o.connect_timeout_ms,
+      "Milliseconds each discovered host gets to accept (default 2000)", "MS" },
+    { "no-host-cache", 0, 0, G_OPTION_ARG_NONE, &o.no_host_cache,
+      "Neither use nor update the cached host", NULL },
     { "edition", 0, 0, G_OPTION_ARG_STRING, &o.edition, "activate: edition id", "EDITION" },
     { "cmid", 0, 0, G_OPTION_ARG_STRING, &o.cmid, "activate: client machine ID", "UUID" },
     { "name", 0, 0, G_OPTION_ARG_STRING, &o.name, "activate: machine name", "FQDN" },
@@ -418,8 +544,13 @@ main (int argc, char **argv)
   }
   command = argv[1];
   activate_opts = o.edition || o.cmid || o.name || o.vm || o.if_due;
-  if (!volact_cli_parse_host (o.host_arg, &o.host, &o.port, &o.host_label, &error)) {
+  if (o.host_arg != NULL
+      && !volact_cli_parse_host (o.host_arg, &o.host, &o.port, &o.host_label, &error)) {
     rc = volact_cli_usage_error (PROGRAM, "%s", error->message);
+    goto out;
+  }
+  if (o.connect_timeout_ms < 0 || o.connect_timeout_ms > 600000) {
+    rc = volact_cli_usage_error (PROGRAM, "--connect-timeout: 0 to 600000 milliseconds");
     goto out;
   }
   if (o.state_path == NULL)
@@ -429,7 +560,9 @@ main (int argc, char **argv)
     rc = cmd_activate (&o);
   else if (g_str_equal (command, "status") && !activate_opts)
     rc = cmd_status (&o);
-  else if (g_str_equal (command, "status"))
+  else if (g_str_equal (command, "discover") && !activate_opts && o.host_arg == NULL)
+    rc = cmd_discover (&o);
+  else if (g_str_equal (command, "status") || g_str_equal (command, "discover"))
     rc = volact_cli_usage_error (PROGRAM, "an option given does not belong to \"%s\"", command);
   else
     rc = volact_cli_usage_error (PROGRAM, "unknown command \"%s\"", command);

@@ -16,6 +16,9 @@
  *   if (volact_client_activate (c, &req, &res, &error) && res.licensed)
  *     ... licensed; ask again in res.renewal_interval minutes ...
  *
+ * Or let the client find its host in DNS (SRV records, RFC 2782) and fail over
+ * between hosts: volact_client_new_discover().
+ *
  * Errors are GErrors in VOLACT_CLIENT_ERROR whose code is the 32-bit volact
  * code (cast to gint), e.g. VOLACT_RESULT_RESPONSE_INVALID for a response that
  * fails verification;
@@ -146,6 +149,100 @@ VolactClient *volact_client_new (const char *host, guint16 port, const char *tru
 gboolean volact_client_activate (VolactClient *client, const VolactClientRequest *req,
                                  VolactClientResult *res, GError **error);
 
+/* ---- Finding hosts in DNS (docs/client.md, "Discovery") ---------------------------------- */
+
+/** How long a discovering client waits for one host to accept a connection, by default. */
+#define VOLACT_CLIENT_DEFAULT_CONNECT_TIMEOUT_MS 2000
+
+/** Discovery flags. */
+typedef enum {
+  VOLACT_CLIENT_DISCOVERY_NONE = 0,
+  /** Ignore VolactClientDiscovery.cached_host: always look the hosts up (the KMS guides' /ckhc). */
+  VOLACT_CLIENT_DISCOVERY_NO_HOST_CACHE = 1 << 0,
+} VolactClientDiscoveryFlags;
+
+/** Where and how to look for hosts. Every field may be 0/NULL. */
+typedef struct {
+  /* Domain to look up _volact._tcp.DOMAIN in; NULL: each of the system's search domains
+   * (/etc/resolv.conf search or domain) in turn until one has the record. */
+  const char *domain;
+  /* DNS server "ADDR", "ADDR:PORT" or "[V6]:PORT" to ask, for the SRV records and the
+   * targets' addresses; NULL: the system's name servers (addresses through getaddrinfo). */
+  const char *dns_server;
+  /* Milliseconds to wait for each host to accept, and for each DNS answer; 0: the default. */
+  guint connect_timeout_ms;
+  /* "name:port" of the host that answered last time (volact_client_get_host()), tried before
+   * any lookup; if it does not accept, discovery runs. NULL: none. The caller keeps it. */
+  const char *cached_host;
+  VolactClientDiscoveryFlags flags;
+} VolactClientDiscovery;
+
+/**
+ * volact_client_new_discover:
+ * @discovery: where to look; NULL for all defaults
+ * @trust_cert_path: as for volact_client_new(): required
+ *
+ * A client that finds its host itself: it tries the cached host first (unless
+ * VOLACT_CLIENT_DISCOVERY_NO_HOST_CACHE), then looks up the SRV records of
+ * _volact._tcp.DOMAIN (RFC 2782), orders them by priority and, within a
+ * priority, by weighted random choice, and tries each in turn, giving each
+ * address at most connect_timeout_ms to accept. So when the main host is
+ * down, the next activation goes to the backup. Nothing is looked up or
+ * connected until the first volact_client_activate(), which fails with
+ * VOLACT_RESULT_HOST_UNREACHABLE when no host accepts (the message names each
+ * one tried) and 0x8007267C when there is no DNS server or domain to ask.
+ * Returns: (transfer full) (nullable): a client, or NULL with @error set as
+ * volact_client_new() does (and VOLACT_RESULT_CONFIG for a malformed dns_server).
+ */
+VolactClient *volact_client_new_discover (const VolactClientDiscovery *discovery,
+                                          const char *trust_cert_path, GError **error);
+
+/**
+ * volact_client_get_host:
+ *
+ * The host of the current or last connection, "name:port" (or "[v6]:port"):
+ * after a successful volact_client_activate(), the one that answered. Store it
+ * and pass it as VolactClientDiscovery.cached_host next time to cache hosts.
+ * Returns: (nullable): NULL when a discovering client has not connected yet.
+ */
+const char *volact_client_get_host (VolactClient *client);
+
+/** TRUE if the current or last connection went to the cached host, without a lookup. */
+gboolean volact_client_get_host_from_cache (VolactClient *client);
+
+/** One host found in DNS. */
+typedef struct {
+  char *target;     /* the SRV target's name */
+  guint16 port;
+  guint16 priority; /* lower is tried first */
+  guint16 weight;   /* share within one priority */
+  char **addresses; /* its addresses as text, NULL-terminated (empty if it did not resolve) */
+  char *error;      /* why it did not resolve, or NULL */
+} VolactClientHost;
+
+/** What volact_client_discover() found. */
+typedef struct {
+  char *name;              /* the SRV name that answered: "_volact._tcp.example.org" */
+  guint n_hosts;
+  VolactClientHost *hosts; /* in the order a client would try them (one random draw) */
+} VolactClientHostList;
+
+/**
+ * volact_client_discover:
+ * @discovery: where to look (cached_host and flags are not used)
+ *
+ * Looks the hosts up as a discovering client does, without connecting, and
+ * resolves each one's addresses. Returns: (transfer full) (nullable): the
+ * hosts in the order a client would try them, free with
+ * volact_client_host_list_free(); NULL with @error set (as for
+ * volact_client_activate() on a discovering client).
+ */
+VolactClientHostList *volact_client_discover (const VolactClientDiscovery *discovery,
+                                              GError **error);
+
+/** Frees @list (NULL is ignored). */
+void volact_client_host_list_free (VolactClientHostList *list);
+
 /** Closes the connection, if any; the next activation opens a new one. */
 void volact_client_close (VolactClient *client);
 
@@ -156,6 +253,7 @@ void volact_client_free (VolactClient *client);
 const char *volact_client_result_text (guint32 code);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VolactClient, volact_client_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VolactClientHostList, volact_client_host_list_free)
 
 G_END_DECLS
 

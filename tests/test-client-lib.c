@@ -530,6 +530,49 @@ test_no_default_trust (void **state)
   assert_int_equal (g_atomic_int_get (&host.requests), 0);
 }
 
+/* A discovering client: the cached host is tried first and needs no DNS; without it (or with
+ * caching off) a DNS server that does not answer is an unreachable host, not a hang. */
+static void
+test_discover_cache (void **state)
+{
+  g_autofree char *cached = g_strdup_printf ("127.0.0.1:%u", host.port);
+  VolactClientDiscovery d = { .domain = "volact.invalid", .dns_server = "127.0.0.1:1",
+                              .connect_timeout_ms = 300, .cached_host = cached };
+  VolactClientDiscovery bad = { .dns_server = "not-an-address:53" };
+  VolactClientRequest req = request ("win7-enterprise");
+  VolactClientResult res;
+  g_autoptr (GError) e1 = NULL;
+  g_autoptr (GError) e2 = NULL;
+  g_autoptr (GError) e3 = NULL;
+  g_autoptr (GError) e4 = NULL;
+
+  assert_null (volact_client_new_discover (&bad, trust_path, &e1));
+  assert_true (g_error_matches (e1, VOLACT_CLIENT_ERROR, (gint) VOLACT_RESULT_CONFIG));
+  assert_null (volact_client_new_discover (&d, NULL, &e2));
+  assert_true (g_error_matches (e2, VOLACT_CLIENT_ERROR, (gint) VOLACT_RESULT_CONFIG));
+
+  host_reset (HOST_NORMAL, 0, 120);
+  {
+    g_autoptr (VolactClient) c = volact_client_new_discover (&d, trust_path, &e3);
+    assert_non_null (c);
+    assert_null (volact_client_get_host (c));
+    assert_true (volact_client_activate (c, &req, &res, &e3));
+    assert_true (res.licensed);
+    assert_string_equal (volact_client_get_host (c), cached);
+    assert_true (volact_client_get_host_from_cache (c));
+  }
+  d.flags = VOLACT_CLIENT_DISCOVERY_NO_HOST_CACHE;
+  {
+    g_autoptr (VolactClient) c = volact_client_new_discover (&d, trust_path, &e4);
+    assert_non_null (c);
+    assert_false (volact_client_activate (c, &req, &res, &e4));
+    assert_true (g_error_matches (e4, VOLACT_CLIENT_ERROR, (gint) VOLACT_RESULT_HOST_UNREACHABLE));
+    assert_non_null (strstr (e4->message, "_volact._tcp.volact.invalid"));
+    assert_null (volact_client_get_host (c));
+  }
+  assert_int_equal (g_atomic_int_get (&host.requests), 1);
+}
+
 static int
 setup (void **state)
 {
@@ -564,6 +607,7 @@ main (void)
     cmocka_unit_test (test_command),
     cmocka_unit_test (test_fleet),
     cmocka_unit_test (test_no_default_trust),
+    cmocka_unit_test (test_discover_cache),
   };
   return cmocka_run_group_tests (tests, setup, teardown);
 }

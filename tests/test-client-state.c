@@ -282,6 +282,7 @@ assert_states_equal (const VolactClientState *a, const VolactClientState *b)
   assert_int_equal (a->last_result, b->last_result);
   assert_int_equal (a->last_attempt, b->last_attempt);
   assert_int_equal (a->next_attempt, b->next_attempt);
+  assert_string_equal (a->cached_host, b->cached_host);
 }
 
 static void
@@ -303,9 +304,24 @@ test_file_round_trip (void **state)
   /* After a response, every field. */
   s = volact_client_state_next (&s, &o, T0 + 77);
   g_strlcpy (s.last_host, "[2001:db8::1]:1688", sizeof s.last_host);
+  g_strlcpy (s.cached_host, "kms2.example.org:1688", sizeof s.cached_host);
   assert_true (volact_client_state_save (path, &s, &error));
   assert_true (volact_client_state_load (path, &back, NULL, &error));
   assert_states_equal (&s, &back);
+
+  /* A file of an older client, without [host-cache], loads with no cached host. */
+  {
+    g_autofree char *data = NULL;
+    char *group;
+    assert_true (g_file_get_contents (path, &data, NULL, NULL));
+    group = strstr (data, "[host-cache]");
+    assert_non_null (group);
+    *group = '\0';
+    assert_true (g_file_set_contents (path, data, -1, NULL));
+    assert_true (volact_client_state_load (path, &back, NULL, &error));
+    assert_string_equal (back.cached_host, "");
+    assert_true (volact_client_state_save (path, &s, &error));
+  }
 
   /* Mode 0600, also when it replaces a file that was readable by others. */
   assert_int_equal (g_stat (path, &st), 0);
