@@ -42,8 +42,8 @@ remove_key_file (char *path)
 static void
 test_tsig_key_file (void **state)
 {
-  const char *good = "key \"volact-update\" {\n\talgorithm hmac-sha256;\n\tsecret \"" SECRET
-                     "\";\n};\n";
+  const char *good
+      = "key \"volact-update\" {\n\talgorithm hmac-sha256;\n\tsecret \"" SECRET "\";\n};\n";
   char *path = key_file (good, 0600);
   VolactTsigKey key;
   g_autoptr (GError) error = NULL;
@@ -114,8 +114,8 @@ test_config_keys (void **state)
 static void
 test_no_answer (void **state)
 {
-  g_autoptr (GSocket) sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-                                           G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr (GSocket) sock
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
   g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
   g_autoptr (GSocketAddress) bound = NULL;
@@ -123,8 +123,12 @@ test_no_answer (void **state)
   VolactTsigKey key = { "volact-update", "hmac-sha256", SECRET };
   VolactDnsOutcome out;
   g_autoptr (GError) error = NULL;
-  VolactDnsRecord r = { .zone = "example.test", .key = &key, .target = "kms1.example.test",
-                        .port = 1688, .ttl = 3600, .timeout_s = 1 };
+  VolactDnsRecord r = { .zone = "example.test",
+                        .key = &key,
+                        .target = "kms1.example.test",
+                        .port = 1688,
+                        .ttl = 3600,
+                        .timeout_s = 1 };
 
   assert_true (g_socket_bind (sock, any, TRUE, NULL));
   bound = g_socket_get_local_address (sock, NULL);

@@ -109,8 +109,14 @@ print_dns (GVariantDict *d)
       printf ("DNS record: published %s to %s at %s", record, server, when);
     else if (g_str_equal (last, "removed"))
       printf ("DNS record: removed %s from %s at %s", record, server, when);
-    else if (g_str_equal (last, "failed"))
+    else if (g_str_equal (last, "failed")) {
+      gint64 retry = 0;
       printf ("DNS record: %s failed at %s: %s", record, when, lookup_str (zd, "error", ""));
+      if (g_variant_dict_lookup (zd, "retry_at", "x", &retry)) {
+        g_autofree char *next = format_time (retry);
+        printf ("; next attempt at %s", next);
+      }
+    }
     else
       printf ("DNS record: %s not updated yet", record);
     printf ("%s\n", g_str_equal (result, "pending") && *last ? " (an update is running)" : "");

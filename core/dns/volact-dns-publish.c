@@ -145,7 +145,8 @@ volact_dns_host_fqdn (void)
 static ldns_rdf *
 dname (const char *name)
 {
-  g_autofree char *abs = g_str_has_suffix (name, ".") ? g_strdup (name) : g_strconcat (name, ".", NULL);
+  g_autofree char *abs
+      = g_str_has_suffix (name, ".") ? g_strdup (name) : g_strconcat (name, ".", NULL);
   return ldns_dname_new_frm_str (abs);
 }
 
@@ -212,8 +213,8 @@ server_resolver (const VolactDnsRecord *r, VolactDnsOutcome *out, GError **error
     g_autolist (GInetAddress) list = g_resolver_lookup_by_name (
         sys, g_network_address_get_hostname (G_NETWORK_ADDRESS (na)), NULL, NULL);
     if (list == NULL) {
-      g_set_error (error, VOLACT_ERROR, VOLACT_E_NO_DNS_SERVERS,
-                   "the DNS server %s has no address", spec);
+      g_set_error (error, VOLACT_ERROR, VOLACT_E_NO_DNS_SERVERS, "the DNS server %s has no address",
+                   spec);
       return NULL;
     }
     addr = g_object_ref (list->data);
@@ -274,8 +275,7 @@ exchange (ldns_resolver *res, ldns_pkt *pkt, const char *what, gboolean nxdomain
     out->rcode = -1;
     out->rcode_name = g_strdup (timeout ? "TIMEOUT" : "NOSERVER");
     g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "%s: %s from %s (%s)", what,
-                 timeout ? "no answer" : "cannot ask", out->server,
-                 ldns_get_errorstr_by_id (st));
+                 timeout ? "no answer" : "cannot ask", out->server, ldns_get_errorstr_by_id (st));
     ldns_pkt_free (answer);
     return NULL;
   }
@@ -297,7 +297,8 @@ exchange (ldns_resolver *res, ldns_pkt *pkt, const char *what, gboolean nxdomain
   return NULL;
 }
 
-/* Deletions (class NONE, RFC 2136 2.5.4) of the records at OWNER in ANSWER whose target is TARGET. */
+/* Deletions (class NONE, RFC 2136 2.5.4) of the records at OWNER in ANSWER whose target is TARGET.
+ */
 static guint
 delete_own (ldns_pkt *answer, const ldns_rdf *owner, const ldns_rdf *target, ldns_rr_list *up)
 {
@@ -330,9 +331,9 @@ update (ldns_resolver *res, const VolactDnsRecord *r, const char *owner_text, gb
   ldns_status st;
 
   if (!remove) {
-    g_autofree char *text = g_strdup_printf ("%s %u IN SRV %u %u %u %s%s", owner_text, r->ttl,
-                                             r->priority, r->weight, r->port, r->target,
-                                             g_str_has_suffix (r->target, ".") ? "" : ".");
+    g_autofree char *text
+        = g_strdup_printf ("%s %u IN SRV %u %u %u %s%s", owner_text, r->ttl, r->priority, r->weight,
+                           r->port, r->target, g_str_has_suffix (r->target, ".") ? "" : ".");
     ldns_rr *add = NULL;
     if (ldns_rr_new_frm_str (&add, text, 0, NULL, NULL) != LDNS_STATUS_OK) {
       g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "%s: not a valid SRV record", text);
@@ -365,8 +366,8 @@ gboolean
 volact_dns_publish (const VolactDnsRecord *r, gboolean remove, VolactDnsOutcome *out,
                     GError **error)
 {
-  g_autofree char *owner_text = g_strdup_printf (
-      "%s.%s%s", VOLACT_DNS_SRV_LABEL, r->zone, g_str_has_suffix (r->zone, ".") ? "" : ".");
+  g_autofree char *owner_text = g_strdup_printf ("%s.%s%s", VOLACT_DNS_SRV_LABEL, r->zone,
+                                                 g_str_has_suffix (r->zone, ".") ? "" : ".");
   ldns_resolver *res;
   ldns_rdf *owner = NULL, *target = NULL;
   ldns_pkt *query = NULL, *current = NULL;

@@ -41,8 +41,8 @@ typedef struct {
 
 /** The outcome of one update, for dli and event 12293. */
 typedef struct {
-  char *server; /* the server asked, "ADDR:PORT", or NULL if none was found */
-  int rcode;    /* the DNS answer's RCODE (0 NOERROR, 5 REFUSED, 9 NOTAUTH...), -1: no answer */
+  char *server;     /* the server asked, "ADDR:PORT", or NULL if none was found */
+  int rcode;        /* the DNS answer's RCODE (0 NOERROR, 5 REFUSED, 9 NOTAUTH...), -1: no answer */
   char *rcode_name; /* "NOERROR", "NOTAUTH"...; "TIMEOUT" or "NOSERVER" when rcode is -1 */
   guint removed;    /* this host's old records the update deleted */
 } VolactDnsOutcome;

@@ -26,7 +26,7 @@ typedef struct {
 
 struct _VolactDnsPublisher {
   gint refcount;
-  GMutex lock; /* guards everything below */
+  GMutex lock;      /* guards everything below */
   VolactHost *host; /* NULL once stopped: results then report nowhere */
   GMainContext *context;
   char **zones;
@@ -112,8 +112,14 @@ run_job (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
   for (guint i = 0; job->zones[i]; i++) {
     g_autoptr (GError) error = NULL;
     VolactDnsRecord r = {
-      .zone = job->zones[i], .server = job->server, .key = &job->key, .target = job->target,
-      .port = job->port, .priority = job->priority, .weight = job->weight, .ttl = job->ttl,
+      .zone = job->zones[i],
+      .server = job->server,
+      .key = &job->key,
+      .target = job->target,
+      .port = job->port,
+      .priority = job->priority,
+      .weight = job->weight,
+      .ttl = job->ttl,
       .timeout_s = 3,
     };
     if (!volact_dns_publish (&r, job->action == ACTION_REMOVE, &job->outcomes[i], &error))
@@ -166,7 +172,7 @@ record_results (VolactDnsPublisher *pub, Job *job)
     g_free (z->server);
     g_free (z->rcode_name);
     g_clear_pointer (&z->error, g_free);
-    z->result = g_strdup (job->errors[i] ? "failed"
+    z->result = g_strdup (job->errors[i]                 ? "failed"
                           : job->action == ACTION_REMOVE ? "removed"
                                                          : "published");
     z->server = g_strdup (o->server);
@@ -175,12 +181,11 @@ record_results (VolactDnsPublisher *pub, Job *job)
     z->rcode_name = g_strdup (o->rcode_name);
     if (job->errors[i] != NULL) {
       z->error = g_strdup (job->errors[i]);
-      g_ptr_array_add (failures, g_strdup_printf ("%s %s.%s failed: %s: %s",
-                                                  job->action == ACTION_REMOVE ? "removing"
-                                                                               : "publishing",
-                                                  VOLACT_DNS_SRV_LABEL, z->zone,
-                                                  o->rcode_name ? o->rcode_name : "ERROR",
-                                                  job->errors[i]));
+      g_ptr_array_add (failures,
+                       g_strdup_printf ("%s %s.%s failed: %s: %s",
+                                        job->action == ACTION_REMOVE ? "removing" : "publishing",
+                                        VOLACT_DNS_SRV_LABEL, z->zone,
+                                        o->rcode_name ? o->rcode_name : "ERROR", job->errors[i]));
     }
   }
   return failures;
@@ -228,8 +233,8 @@ on_done (GObject *source, GAsyncResult *res, gpointer data)
   for (guint i = 0; job->zones[i]; i++)
     if (job->errors[i] == NULL)
       g_message ("DNS: %s %s.%s %s %s", job->action == ACTION_REMOVE ? "removed" : "published",
-                 VOLACT_DNS_SRV_LABEL, job->zones[i],
-                 job->action == ACTION_REMOVE ? "from" : "to", job->outcomes[i].server);
+                 VOLACT_DNS_SRV_LABEL, job->zones[i], job->action == ACTION_REMOVE ? "from" : "to",
+                 job->outcomes[i].server);
 }
 
 /* Starts the wanted action in a worker thread, unless one is running. Lock held. */
@@ -393,7 +398,9 @@ volact_dns_publisher_status (VolactDnsPublisher *pub)
     g_variant_dict_insert (&d, "zone", "s", z->zone);
     g_variant_dict_insert (&d, "record", "s", record);
     g_variant_dict_insert (&d, "result", "s",
-                           pub->running ? "pending" : z->result ? z->result : "pending");
+                           pub->running ? "pending"
+                           : z->result  ? z->result
+                                        : "pending");
     if (z->result != NULL) {
       g_variant_dict_insert (&d, "last_result", "s", z->result);
       g_variant_dict_insert (&d, "time", "x", z->time);
