@@ -17,6 +17,8 @@ typedef enum {
   KEY_UINT,      /* min..max */
   KEY_ENDPOINT,  /* HOST:PORT or empty */
   KEY_BOOL,      /* true/false (or 1/0), as GKeyFile writes them */
+  KEY_DOMAIN,    /* one DNS name, or empty */
+  KEY_DOMAINS,   /* ';' or ','-separated DNS names, possibly none */
 } KeyType;
 
 typedef struct {
@@ -57,7 +59,48 @@ static const KeySpec keys[] = {
     "concurrent client connections" },
   { "event-log-size", KEY_UINT, OFF (event_cap_mb), "64", 1, 65536,
     "size cap of the event log in MiB; the oldest events go first" },
+  /* DNS SRV publishing (docs/dns.md): only with dns-zones set and sdns on. */
+  { "dns-zones", KEY_DOMAINS, OFF (dns_zones), "", 0, 0,
+    "zones to publish _volact._tcp SRV records in (empty: none)" },
+  { "dns-server", KEY_STRING, OFF (dns_server), "", 0, 0,
+    "ADDR[:PORT] of the server taking the updates (empty: each zone's SOA primary)" },
+  { "dns-tsig-key", KEY_PATH, OFF (dns_tsig_key), NULL, 0, 0,
+    "TSIG key file as tsig-keygen writes it (mode 0600)" },
+  { "dns-priority", KEY_UINT, OFF (dns_priority), "0", 0, 65535, "SRV priority (lower first)" },
+  { "dns-weight", KEY_UINT, OFF (dns_weight), "0", 0, 65535,
+    "SRV weight within a priority" },
+  { "dns-ttl", KEY_UINT, OFF (dns_ttl), "3600", 60, 604800,
+    "SRV record TTL in seconds" },
+  { "dns-target", KEY_DOMAIN, OFF (dns_target), "", 0, 0,
+    "SRV target host name (empty: this host's FQDN)" },
 };
+
+/* A DNS name as RFC 1035 allows it in a zone: labels of 1..63 bytes of
+ * letters, digits, '-' and '_' (the SRV owner names), 253 bytes in all. */
+static gboolean
+valid_dns_name (const char *name)
+{
+  gsize len = strlen (name);
+  gsize label = 0;
+
+  if (len > 0 && name[len - 1] == '.')
+    len--;
+  if (len == 0 || len > 253)
+    return FALSE;
+  for (gsize i = 0; i < len; i++) {
+    if (name[i] == '.') {
+      if (label == 0)
+        return FALSE;
+      label = 0;
+    } else if (g_ascii_isalnum (name[i]) || name[i] == '-' || name[i] == '_') {
+      if (++label > 63)
+        return FALSE;
+    } else {
+      return FALSE;
+    }
+  }
+  return label > 0;
+}
 
 static void
 free_field (VolactConfig *cfg, const KeySpec *k)
@@ -66,6 +109,7 @@ free_field (VolactConfig *cfg, const KeySpec *k)
   switch (k->type) {
     case KEY_PATH_LIST:
     case KEY_ADDRESSES:
+    case KEY_DOMAINS:
       g_strfreev (*slot);
       *slot = NULL;
       break;
@@ -172,6 +216,30 @@ parse_value (VolactConfig *cfg, const KeySpec *k, const char *text, GError **err
       *slot = g_ptr_array_free (g_steal_pointer (&list), FALSE);
       return TRUE;
     }
+    case KEY_DOMAINS: {
+      g_auto (GStrv) parts = g_strsplit_set (value, ";,", -1);
+      g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func (g_free);
+      for (char **p = parts; *p; p++) {
+        g_strstrip (*p);
+        if (**p == '\0')
+          continue;
+        if (!valid_dns_name (*p)) {
+          g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "\"%s\" is not a DNS name", *p);
+          return FALSE;
+        }
+        g_ptr_array_add (list, g_strdup (*p));
+      }
+      g_ptr_array_add (list, NULL);
+      free_field (cfg, k);
+      *slot = g_ptr_array_free (g_steal_pointer (&list), FALSE);
+      return TRUE;
+    }
+    case KEY_DOMAIN:
+      if (*value != '\0' && !valid_dns_name (value)) {
+        g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "\"%s\" is not a DNS name", value);
+        return FALSE;
+      }
+      break;
     case KEY_ENDPOINT:
       if (*value != '\0') {
         g_autoptr (GSocketConnectable) c = g_network_address_parse (value, 0, NULL);

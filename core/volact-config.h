@@ -28,6 +28,13 @@ typedef struct {
   char *authority_url;   /* HOST:PORT of the authority for online activation ("" = none) */
   guint max_connections; /* concurrent client connections */
   guint event_cap_mb;    /* size cap of the event log, MiB */
+  char **dns_zones;      /* zones to publish the SRV record in (empty: none); docs/dns.md */
+  char *dns_server;      /* ADDR[:PORT] taking the updates ("" = each zone's SOA primary) */
+  char *dns_tsig_key;    /* TSIG key file (NULL: not set) */
+  guint dns_priority;    /* SRV priority, 0..65535 */
+  guint dns_weight;      /* SRV weight, 0..65535 */
+  guint dns_ttl;         /* SRV TTL, seconds */
+  char *dns_target;      /* SRV target ("" = the host's FQDN) */
   GKeyFile *keyfile;     /* the parsed file, for plugin groups */
 } VolactConfig;
 

@@ -32,6 +32,7 @@ struct _VolactHost {
   guint listening_port; /* 0 until the client server is up */
   GMutex serving_lock;  /* guards only the pointer swap of serving */
   VolactServingState *serving;
+  struct _VolactDnsPublisher *dns; /* NULL unless volactd runs one (core/dns/) */
 };
 
 /**

@@ -3,7 +3,7 @@
 # volactctl's state-changing commands: a change the host cannot save is not
 # made (memory never shows what disk does not hold), sprt names the port the
 # host really listens on, and dli does not claim DNS publishing that does not
-# happen yet.
+# happen (no dns-zones configured).
 set -euo pipefail
 . "$top_srcdir/tests/lib.sh"
 
@@ -23,11 +23,15 @@ random_port() {
 
 start_host "$dir" "$work/trust.pem"
 
-# --- DNS publishing: the setting, and what this version really does --------
-ctl sdns | grep -q "this version does not publish SRV records yet" \
+# --- DNS publishing without dns-zones: the setting, and nothing claimed -----
+# (publishing itself: tests/dns-publish.sh)
+ctl sdns | grep -q "no dns-zones are configured, so nothing is published" \
   || fail "sdns claims publishing"
-ctl dli | grep -qx "DNS Publishing: Enabled (setting saved; this version does not publish SRV records yet)" \
+ctl dli > "$work/dli"
+grep -qx "DNS Publishing: Enabled" "$work/dli" || fail "dli lost the setting"
+grep -qx "DNS record: none published (no dns-zones are configured)" "$work/dli" \
   || fail "dli claims DNS publishing"
+ctl dns unpublish > /dev/null 2>&1 && fail "dns unpublish without dns-zones succeeded"
 ctl --json dli > "$work/json"
 grep -q '"dns_publishing": true' "$work/json" || fail "JSON lost the dns_publishing setting"
 grep -q '"dns_published": false' "$work/json" || fail "JSON does not say nothing is published"

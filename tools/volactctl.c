@@ -78,6 +78,52 @@ print_interval (GVariantDict *d, const char *key, const char *title)
     printf ("%s (%s): %u minutes\n", title, pool, minutes);
 }
 
+static char *format_time (gint64 t);
+
+/* The setting, then what really happened in each zone (docs/dns.md). */
+static void
+print_dns (GVariantDict *d)
+{
+  g_autoptr (GVariant) status = g_variant_dict_lookup_value (d, "dns_status", G_VARIANT_TYPE ("aa{sv}"));
+  GVariantIter iter;
+  GVariant *z;
+
+  printf ("DNS Publishing: %s\n", lookup_bool (d, "dns_publishing") ? "Enabled" : "Disabled");
+  if (status == NULL || g_variant_n_children (status) == 0) {
+    if (lookup_bool (d, "dns_publishing"))
+      printf ("DNS record: none published (no dns-zones are configured)\n");
+    return;
+  }
+  g_variant_iter_init (&iter, status);
+  while ((z = g_variant_iter_next_value (&iter)) != NULL) {
+    g_autoptr (GVariantDict) zd = g_variant_dict_new (z);
+    const char *result = lookup_str (zd, "result", "pending");
+    const char *last = lookup_str (zd, "last_result", "");
+    const char *record = lookup_str (zd, "record", "");
+    const char *server = lookup_str (zd, "server", "?");
+    gint64 t = 0;
+    g_autofree char *when = NULL;
+    g_variant_dict_lookup (zd, "time", "x", &t);
+    when = format_time (t);
+    if (g_str_equal (last, "published"))
+      printf ("DNS record: published %s to %s at %s", record, server, when);
+    else if (g_str_equal (last, "removed"))
+      printf ("DNS record: removed %s from %s at %s", record, server, when);
+    else if (g_str_equal (last, "failed")) {
+      gint64 retry = 0;
+      printf ("DNS record: %s failed at %s: %s", record, when, lookup_str (zd, "error", ""));
+      if (g_variant_dict_lookup (zd, "retry_at", "x", &retry)) {
+        g_autofree char *next = format_time (retry);
+        printf ("; next attempt at %s", next);
+      }
+    }
+    else
+      printf ("DNS record: %s not updated yet", record);
+    printf ("%s\n", g_str_equal (result, "pending") && *last ? " (an update is running)" : "");
+    g_variant_unref (z);
+  }
+}
+
 /* slmgr.vbs /dli's layout (KMS operations guide); /dlv adds the details after it. */
 static void
 print_license (GVariantDict *d, gboolean verbose)
@@ -122,14 +168,7 @@ print_license (GVariantDict *d, gboolean verbose)
   if (lookup_uint (d, "port_after_restart"))
     printf (" (port %u after a restart)", lookup_uint (d, "port_after_restart"));
   printf ("\n");
-  /* The setting, and whether this version really publishes (not yet). */
-  if (!lookup_bool (d, "dns_publishing"))
-    printf ("DNS Publishing: Disabled\n");
-  else if (lookup_bool (d, "dns_published"))
-    printf ("DNS Publishing: Enabled\n");
-  else
-    printf ("DNS Publishing: Enabled (setting saved; this version does not publish SRV records "
-            "yet)\n");
+  print_dns (d);
   printf ("KMS priority: %s\n", lookup_str (d, "priority", "Normal"));
   if (verbose) {
     printf ("\n");

@@ -249,9 +249,7 @@ cmd_describe (VolactHost *host, gboolean verbose, GError **error)
     if (next != now)
       g_variant_dict_insert (d, "port_after_restart", "u", next);
   }
-  /* The setting, and what this version does with it: nothing is published yet. */
-  g_variant_dict_insert (d, "dns_publishing", "b", host->state->dns_publishing);
-  g_variant_dict_insert (d, "dns_published", "b", FALSE);
+  volact_cmd_describe_dns (host, d);
   g_variant_dict_insert (d, "priority", "s", host->state->low_priority ? "Low" : "Normal");
   volact_answer_describe_intervals (d, catalog, host->state->activation_interval,
                                     host->state->renewal_interval);

@@ -5,11 +5,9 @@
 
 #include "volact-command-handlers.h"
 
+#include "volact-dns-publisher.h"
 #include "volact-error.h"
 #include "volact-host-private.h"
-
-/* What sdns and dli say until DNS publishing lands (docs/man/volactctl.8). */
-#define DNS_NOT_PUBLISHED "setting saved; this version does not publish SRV records yet"
 
 static gboolean
 parse_minutes (const char *text, const char *what, guint *out, GError **error)
@@ -94,7 +92,14 @@ volact_cmd_sdns (VolactHost *host, const char *const *args, GError **error)
 {
   VolactState *next = volact_state_copy (host->state);
   next->dns_publishing = TRUE;
-  return commit_reply (host, next, "DNS publishing enabled (" DNS_NOT_PUBLISHED ").", error);
+  if (!volact_host_commit (host, next, error))
+    return NULL;
+  if (host->dns == NULL || host->cfg->dns_zones[0] == NULL)
+    return volact_cmd_reply_message ("DNS publishing enabled, but no dns-zones are configured, "
+                                     "so nothing is published (docs/dns.md).");
+  volact_dns_publisher_set_enabled (host->dns, TRUE);
+  return volact_cmd_reply_message ("DNS publishing enabled; publishing the SRV record now "
+                                   "(volactctl dli shows the result).");
 }
 
 GVariant *
@@ -102,7 +107,13 @@ volact_cmd_cdns (VolactHost *host, const char *const *args, GError **error)
 {
   VolactState *next = volact_state_copy (host->state);
   next->dns_publishing = FALSE;
-  return commit_reply (host, next, "DNS publishing disabled.", error);
+  if (!volact_host_commit (host, next, error))
+    return NULL;
+  if (host->dns == NULL || host->cfg->dns_zones[0] == NULL)
+    return volact_cmd_reply_message ("DNS publishing disabled.");
+  volact_dns_publisher_set_enabled (host->dns, FALSE);
+  return volact_cmd_reply_message ("DNS publishing disabled; removing the SRV record now "
+                                   "(volactctl dli shows the result).");
 }
 
 /* The priority changes at once, so it is put back if the setting cannot be saved. */

@@ -146,6 +146,7 @@ typedef enum {
   VOLACT_EVENT_ERROR = 1008,
   VOLACT_EVENT_DUPLICATE_CMID = 1009,
   VOLACT_EVENT_CLIENT_REQUEST = 12290, /* the KMS operations guide's activation event */
+  VOLACT_EVENT_DNS_PUBLISH_FAILED = 12293, /* the guide's DNS publishing failure (core/dns/) */
 } VolactEventId;
 
 /**

@@ -4,6 +4,7 @@
 
 #include "volact-admin.h"
 #include "volact-config.h"
+#include "volact-dns-publisher.h"
 #include "volact-error.h"
 #include "volact-host.h"
 #include "volact-notify.h"
@@ -178,6 +179,7 @@ main (int argc, char **argv)
   g_autoptr (GMainLoop) loop = NULL;
   VolactAdmin *admin;
   VolactServer *server;
+  VolactDnsPublisher *dns;
 
   setlocale (LC_ALL, "");
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -208,11 +210,19 @@ main (int argc, char **argv)
   if (server == NULL)
     return fail (error);
   volact_host_set_listening_port (host, volact_server_port (server));
+  /* Checks the dns-* keys (a bad TSIG key file stops the start) and publishes
+   * the port just bound once the loop runs (docs/dns.md). */
+  dns = volact_dns_publisher_start (host, volact_server_port (server), &error);
+  if (dns == NULL) {
+    volact_server_stop (server);
+    return fail (error);
+  }
   admin = volact_admin_start (volact_host_config (host)->admin_socket,
                               volact_host_config (host)->admin_group,
                               volact_host_config (host)->admin_timeout, volact_host_command, host,
                               &error);
   if (admin == NULL) {
+    volact_dns_publisher_stop (dns);
     volact_server_stop (server);
     return fail (error);
   }
@@ -229,6 +239,8 @@ main (int argc, char **argv)
                      volact_host_config (host)->admin_socket);
   volact_notify ("READY=1");
   g_main_loop_run (loop);
+  /* The record stays published: a restart must not make DNS flap. */
+  volact_dns_publisher_stop (dns);
   volact_server_stop (server);
   volact_admin_stop (admin);
   return EXIT_SUCCESS;
