@@ -359,6 +359,17 @@ volact_dns_publisher_stop (VolactDnsPublisher *pub)
     g_clear_pointer (&pub->timer, g_source_unref);
   }
   g_mutex_unlock (&pub->lock);
+  /* An update in flight finishes (bounded by the resolver's timeout) and its result is
+   * dropped: nothing is left half-sent or leaked at exit. */
+  for (;;) {
+    gboolean running;
+    g_mutex_lock (&pub->lock);
+    running = pub->running;
+    g_mutex_unlock (&pub->lock);
+    if (!running)
+      break;
+    g_main_context_iteration (pub->context, TRUE);
+  }
   publisher_unref (pub);
 }
 
