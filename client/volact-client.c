@@ -499,7 +499,8 @@ main (int argc, char **argv)
 {
   Options o = { 0 };
   GOptionEntry entries[] = {
-    { "host", 0, 0, G_OPTION_ARG_STRING, &o.host_arg, "Host to ask (default 127.0.0.1:1688)",
+    { "host", 0, 0, G_OPTION_ARG_STRING, &o.host_arg,
+      "Host to ask, port 1688 unless given (default: the cached host, then DNS discovery)",
       "H[:PORT]" },
     { "trust", 0, 0, G_OPTION_ARG_FILENAME, &o.trust, "Authority certificate to pin", "CERT" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &o.json, "Machine-readable output", NULL },
