@@ -8,6 +8,7 @@
 #include "volact-admin-proto.h"
 #include "volact-commands.h"
 #include "volact-crypto.h"
+#include "volact-dns-publisher.h"
 #include "volact-error.h"
 #include "volact-key.h"
 #include "volact-reload.h"
@@ -50,6 +51,9 @@ publish_serving_state (VolactHost *host)
   /* The overrides, not resolved intervals: each client gets its application's (volact-answer.c). */
   st->activation_override = host->state->activation_interval;
   st->renewal_override = host->state->renewal_interval;
+  /* Only a host that can serve is published in DNS (docs/dns.md). */
+  if (host->dns != NULL)
+    volact_dns_publisher_set_activated (host->dns, st->activated);
   g_mutex_lock (&host->serving_lock);
   old = host->serving;
   host->serving = st;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# DNS SRV publishing against a real BIND9 named (docs/dns.md): the record
-# appears with the right port, priority and weight; sprt + restart moves it;
+# DNS SRV publishing against a real BIND9 named (docs/dns.md): nothing is
+# published before the host is activated; then the record appears with the
+# right port, priority and weight; upk takes it out again; sprt + restart moves it;
 # cdns and `dns unpublish` remove it, sdns brings it back at once; stopping
 # volactd leaves it; another host's record in the same zone is never touched;
 # a wrong TSIG key gives event 12293 with NOTAUTH and a truthful dli; a key
@@ -16,7 +17,9 @@ srv="_volact._tcp.$zone"
 start_named "$zone" "_volact._tcp 300 IN SRV 5 1 1688 other.$zone."
 other="5 1 1688 other.$zone."
 
-cp "$top_srcdir/licenses/reference-authority.pem" "$work/trust.pem"
+start_authority "$work/authority"
+key=$("$authority" --dir "$work/authority" issue-key --group 24)
+cat "$top_srcdir/licenses/reference-authority.pem" "$work/authority/authority.pem" > "$work/trust.pem"
 dir="$work/host"
 ctl() { "$volactctl" --socket "$dir/admin.sock" "$@"; }
 host_conf_extra="dns-zones = $zone
@@ -40,9 +43,17 @@ wait_srv() {
 }
 other_kept() { srv_records "$srv" | grep -qx "$other" || fail "$1: another host's SRV record was deleted"; }
 
-# --- at start: published with the bound port, priority and weight ----------
+# --- not before activation; then published with port, priority and weight --
 start_host "$dir" "$work/trust.pem"
-wait_srv "after start" "3 7 $port kms1.$zone."
+ctl dli > "$work/dli"
+grep -q "^DNS record: $srv not published until the host is activated" "$work/dli" \
+  || { cat "$work/dli"; fail "dli before activation"; }
+ctl sdns | grep -q "published once the host is activated" || fail "sdns reply before activation"
+sleep 0.5
+[ -z "$(ours)" ] || fail "an unactivated host was published: $(ours)"
+ctl ipk "$key" > /dev/null
+ctl ato > /dev/null
+wait_srv "after activation" "3 7 $port kms1.$zone."
 other_kept "after start"
 ctl dli > "$work/dli"
 grep -qx "DNS Publishing: Enabled" "$work/dli" || fail "dli: publishing on"
@@ -81,6 +92,10 @@ other_kept "after dns unpublish"
 ctl dns frobnicate > /dev/null 2>&1 && fail "an unknown dns subcommand was accepted"
 ctl sdns > /dev/null
 wait_srv "sdns after dns unpublish" "3 7 $next kms1.$zone."
+# A host that can no longer serve leaves DNS.
+ctl upk > /dev/null
+wait_srv "after upk" ""
+other_kept "after upk"
 stop_host
 
 # --- a wrong TSIG key: NOTAUTH, event 12293, a truthful dli -----------------
@@ -92,6 +107,8 @@ dns-server = 127.0.0.1:$named_port
 dns-tsig-key = $wrong
 dns-target = kms2.$zone"
 start_host "$dir" "$work/trust.pem"
+ctl ipk "$key" > /dev/null
+ctl ato > /dev/null
 for _ in $(seq 50); do
   ctl events > "$work/events"
   grep -q "12293" "$work/events" && break

@@ -117,6 +117,8 @@ print_dns (GVariantDict *d)
         printf ("; next attempt at %s", next);
       }
     }
+    else if (g_str_equal (result, "waiting"))
+      printf ("DNS record: %s not published until the host is activated", record);
     else
       printf ("DNS record: %s not updated yet", record);
     printf ("%s\n", g_str_equal (result, "pending") && *last ? " (an update is running)" : "");

@@ -98,6 +98,9 @@ volact_cmd_sdns (VolactHost *host, const char *const *args, GError **error)
     return volact_cmd_reply_message ("DNS publishing enabled, but no dns-zones are configured, "
                                      "so nothing is published (docs/dns.md).");
   volact_dns_publisher_set_enabled (host->dns, TRUE);
+  if (volact_dns_publisher_waits_for_activation (host->dns))
+    return volact_cmd_reply_message ("DNS publishing enabled; the SRV record is published once "
+                                     "the host is activated (docs/dns.md).");
   return volact_cmd_reply_message ("DNS publishing enabled; publishing the SRV record now "
                                    "(volactctl dli shows the result).");
 }

@@ -34,7 +34,8 @@ struct _VolactDnsPublisher {
   char *target; /* "" until the worker found the FQDN */
   VolactTsigKey key;
   guint port, priority, weight, ttl;
-  gboolean enabled;
+  gboolean enabled;   /* the sdns/cdns setting */
+  gboolean activated; /* the host serves clients: only then is it worth finding */
   Action want; /* what the next run does */
   gboolean running, again;
   GSource *timer;
@@ -336,9 +337,10 @@ volact_dns_publisher_start (VolactHost *host, guint port, GError **error)
   g_mutex_lock (&host->lock);
   host->dns = pub;
   pub->enabled = host->state->dns_publishing;
+  pub->activated = host->state->certificate != NULL;
   g_mutex_unlock (&host->lock);
   g_mutex_lock (&pub->lock);
-  if (pub->enabled)
+  if (pub->enabled && pub->activated)
     request (pub, ACTION_PUBLISH);
   g_mutex_unlock (&pub->lock);
   return pub;
@@ -378,7 +380,29 @@ volact_dns_publisher_set_enabled (VolactDnsPublisher *pub, gboolean enabled)
 {
   g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&pub->lock);
   pub->enabled = enabled;
-  request (pub, enabled ? ACTION_PUBLISH : ACTION_REMOVE);
+  if (!enabled)
+    request (pub, ACTION_REMOVE);
+  else if (pub->activated)
+    request (pub, ACTION_PUBLISH);
+}
+
+void
+volact_dns_publisher_set_activated (VolactDnsPublisher *pub, gboolean activated)
+{
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&pub->lock);
+  if (pub->activated == activated)
+    return;
+  pub->activated = activated;
+  /* A host that cannot serve would only hold its clients: out of DNS until it can. */
+  if (pub->enabled)
+    request (pub, activated ? ACTION_PUBLISH : ACTION_REMOVE);
+}
+
+gboolean
+volact_dns_publisher_waits_for_activation (VolactDnsPublisher *pub)
+{
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&pub->lock);
+  return pub->enabled && !pub->activated;
 }
 
 gboolean
@@ -409,9 +433,13 @@ volact_dns_publisher_status (VolactDnsPublisher *pub)
     g_variant_dict_insert (&d, "zone", "s", z->zone);
     g_variant_dict_insert (&d, "record", "s", record);
     g_variant_dict_insert (&d, "result", "s",
-                           pub->running ? "pending"
-                           : z->result  ? z->result
-                                        : "pending");
+                           pub->running                         ? "pending"
+                           : pub->enabled && !pub->activated && (z->result == NULL
+                                                                 || !g_str_equal (z->result,
+                                                                                  "failed"))
+                               ? "waiting"
+                           : z->result ? z->result
+                                       : "pending");
     if (z->result != NULL) {
       g_variant_dict_insert (&d, "last_result", "s", z->result);
       g_variant_dict_insert (&d, "time", "x", z->time);

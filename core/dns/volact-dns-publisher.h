@@ -36,8 +36,18 @@ VolactDnsPublisher *volact_dns_publisher_start (struct _VolactHost *host, guint 
 /** Cancels timers; a running update finishes in its thread but reports nowhere. */
 void volact_dns_publisher_stop (VolactDnsPublisher *pub);
 
-/** sdns (TRUE): publish now; cdns (FALSE): remove the record now and stop publishing. */
+/**
+ * sdns (TRUE): publish now (once the host is activated); cdns (FALSE): remove
+ * the record now and stop publishing.
+ */
 void volact_dns_publisher_set_enabled (VolactDnsPublisher *pub, gboolean enabled);
+/**
+ * The host became activated (publish, if enabled) or lost its activation
+ * (remove the record: clients must not be sent to a host that cannot serve).
+ */
+void volact_dns_publisher_set_activated (VolactDnsPublisher *pub, gboolean activated);
+/** TRUE while publishing is on but the host is not activated yet. */
+gboolean volact_dns_publisher_waits_for_activation (VolactDnsPublisher *pub);
 /**
  * `dns unpublish`: removes the record now; it stays removed until the next
  * sdns or start. Fails when no dns-zones are configured.
@@ -46,7 +56,7 @@ gboolean volact_dns_publisher_unpublish (VolactDnsPublisher *pub, GError **error
 
 /**
  * The last result per zone for dli: an aa{sv} of zone, record, server,
- * result ("published", "removed", "failed", "pending"), time (unix seconds),
+ * result ("published", "removed", "failed", "pending", "waiting" for the host's activation), time (unix seconds),
  * and on failure rcode, rcode_name, error, retry_in (seconds).
  */
 GVariant *volact_dns_publisher_status (VolactDnsPublisher *pub);
