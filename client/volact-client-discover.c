@@ -18,6 +18,7 @@ struct _VolactDiscovery {
   guint timeout_ms;
   char *cached_host; /* NULL when caching is off or nothing is cached */
   GRand *rand;
+  GHashTable *passed; /* labels of hosts that answered but cannot serve now: not asked again */
 };
 
 /* "name:port", or "[v6]:port" for an address with colons. */
@@ -42,6 +43,7 @@ volact_discovery_new (const VolactClientDiscovery *options, GError **error)
   if (!(o->flags & VOLACT_CLIENT_DISCOVERY_NO_HOST_CACHE) && o->cached_host && *o->cached_host)
     d->cached_host = g_strdup (o->cached_host);
   d->rand = g_rand_new ();
+  d->passed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   /* A malformed server is the caller's mistake: say so now, not at the first activation. */
   if (d->dns_server != NULL) {
     g_autoptr (VolactSrvResolver) r = volact_srv_resolver_new (d->dns_server, d->timeout_ms, error);
@@ -60,7 +62,22 @@ volact_discovery_free (VolactDiscovery *d)
   g_free (d->dns_server);
   g_free (d->cached_host);
   g_rand_free (d->rand);
+  g_hash_table_unref (d->passed);
   g_free (d);
+}
+
+void
+volact_discovery_pass (VolactDiscovery *d, const char *label)
+{
+  g_hash_table_add (d->passed, g_strdup (label));
+}
+
+/* TRUE when NAME:PORT answered that it cannot serve: the next host is tried instead. */
+static gboolean
+passed (VolactDiscovery *d, const char *name, guint16 port)
+{
+  g_autofree char *label = host_label (name, port);
+  return g_hash_table_contains (d->passed, label);
 }
 
 /* Connects to ADDRESS:PORT, giving up after TIMEOUT_MS; then reads and writes time out after
@@ -171,6 +188,8 @@ volact_discovery_connect (VolactDiscovery *d, guint io_timeout, char **label, gb
   if (d->cached_host != NULL) {
     if (!parse_label (d->cached_host, &cached_name, &cached_port))
       g_string_append_printf (tried, "; cached host \"%s\" is not NAME:PORT", d->cached_host);
+    else if (passed (d, cached_name, cached_port))
+      ; /* it answered that it cannot serve: discovery finds another */
     else if ((c = connect_host (d, r, cached_name, cached_port, io_timeout, tried)) != NULL) {
       *label = host_label (cached_name, cached_port);
       *from_cache = TRUE;
@@ -186,6 +205,8 @@ volact_discovery_connect (VolactDiscovery *d, guint io_timeout, char **label, gb
     /* The cached host just failed: do not spend another timeout on it. */
     if (cached_name != NULL && cached_port == targets[i].port
         && g_ascii_strcasecmp (cached_name, targets[i].target) == 0)
+      continue;
+    if (passed (d, targets[i].target, targets[i].port))
       continue;
     c = connect_host (d, r, targets[i].target, targets[i].port, io_timeout, tried);
     if (c != NULL) {

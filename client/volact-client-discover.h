@@ -31,6 +31,13 @@ void volact_discovery_free (VolactDiscovery *discovery);
 GSocketConnection *volact_discovery_connect (VolactDiscovery *discovery, guint io_timeout_seconds,
                                              char **label, gboolean *from_cache, GError **error);
 
+/**
+ * LABEL ("name:port", as volact_discovery_connect() returned it) answered that
+ * it cannot serve now (not activated, busy): later connects skip it, so the
+ * next host in RFC 2782 order is asked instead.
+ */
+void volact_discovery_pass (VolactDiscovery *discovery, const char *label);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VolactDiscovery, volact_discovery_free)
 
 G_END_DECLS

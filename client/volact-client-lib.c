@@ -19,6 +19,8 @@
 
 /* Connecting, and each read or write, gives up after this long. */
 #define CLIENT_TIMEOUT_SECONDS 10
+/* Discovered hosts that answer "cannot serve now" before the client gives up (docs/client.md). */
+#define CLIENT_MAX_PASSES 8
 
 /* The public enum mirrors the protocol's; a change to either must show here. */
 G_STATIC_ASSERT ((int) VOLACT_CLIENT_STATE_OOB_GRACE == (int) VOLACT_STATE_OOB_GRACE);
@@ -313,12 +315,15 @@ volact_client_activate (VolactClient *client, const VolactClientRequest *req,
   gsize wire_len, reply_len = 0;
   VolactMessageType type = 0;
   g_autoptr (GError) local = NULL;
+  g_autoptr (GError) passed_error = NULL;
+  guint passes = 0;
 
   g_return_val_if_fail (client != NULL && req != NULL && res != NULL, FALSE);
   memset (res, 0, sizeof *res);
 
   if (!fill_request (req, &request, &local))
     goto fail;
+again:
   for (guint attempt = 0;; attempt++) {
     gboolean reused = client->connection != NULL;
 
@@ -330,8 +335,12 @@ volact_client_activate (VolactClient *client, const VolactClientRequest *req,
     wire_len = volact_request_encode (&request, wire, &local);
     if (wire_len == 0)
       goto fail;
-    if (!ensure_connected (client, &local))
+    if (!ensure_connected (client, &local)) {
+      /* Every other host failed too: the answer of the one that could not serve says more. */
+      if (passed_error != NULL)
+        g_propagate_error (&local, g_steal_pointer (&passed_error));
       goto fail;
+    }
     if (exchange (client, wire, wire_len, reply, &reply_len, &type, &local))
       break;
     volact_client_close (client);
@@ -349,6 +358,18 @@ volact_client_activate (VolactClient *client, const VolactClientRequest *req,
     return TRUE;
   if (g_error_matches (local, VOLACT_ERROR, VOLACT_E_RESPONSE_INVALID))
     volact_client_close (client);
+  /* A discovered host that cannot serve now: the next one in DNS order is asked (bounded). */
+  if (client->discovery != NULL && passes < CLIENT_MAX_PASSES
+      && (g_error_matches (local, VOLACT_ERROR, VOLACT_E_NOT_ACTIVATED)
+          || g_error_matches (local, VOLACT_ERROR, VOLACT_E_HOST_BUSY))) {
+    g_debug ("%s; asking the next host", local->message);
+    volact_discovery_pass (client->discovery, client->label);
+    volact_client_close (client);
+    g_clear_error (&passed_error);
+    passed_error = g_steal_pointer (&local);
+    passes++;
+    goto again;
+  }
 
 fail:
   memset (res, 0, sizeof *res);

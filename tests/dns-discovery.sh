@@ -6,7 +6,8 @@
 # it, --no-host-cache looks it up again, --host wins; the main host is killed
 # and the next activation goes to the backup within 2 seconds; each host
 # counts its own clients. Also: the search list, a dead address costs only the
-# connect timeout, and a "." target means no service.
+# connect timeout, a host that answers "not activated" is passed over, and a
+# "." target means no service.
 set -euo pipefail
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/named.sh"
@@ -144,6 +145,17 @@ expect "$out" "$backup" discovery
 echo "a dead host and then the backup took ${elapsed_ms} ms"
 [ "$elapsed_ms" -ge 500 ] || fail "the dead host was not tried: ${elapsed_ms} ms"
 [ "$elapsed_ms" -lt 2000 ] || fail "a dead host cost ${elapsed_ms} ms (timeout 500)"
+
+# A host that answers but cannot serve (not activated: it would not publish itself; here a
+# stale record points at it) is passed over for the next one in DNS order.
+mkdir -p "$work/host3"
+write_fingerprint "$work/host3" machine-3 cpu-3
+start_host "$work/host3" "$work/trust.pem"
+printf 'server 127.0.0.1 %s\nzone %s\nupdate add _volact._tcp.unready.%s 300 SRV 0 0 %s host3.%s.\nupdate add host3.%s 300 A 127.0.0.1\nupdate add _volact._tcp.unready.%s 300 SRV 10 0 %s host2.%s.\nsend\n' \
+  "$named_port" "$zone" "$zone" "$port" "$zone" "$zone" "$zone" "$port2" "$zone" \
+  | nsupdate -k "$tsig_file" || fail "nsupdate"
+expect "$(activate unready "${dns[@]}" --domain "unready.$zone")" "$backup" discovery
+[ "$(cached unready)" = "$backup" ] || fail "the host that cannot serve was cached: $(cat "$work/unready.state")"
 
 # Nothing published where the client looks: a clear error naming the name asked.
 if "$client" "${dns[@]}" --domain nothere.test discover > /dev/null 2> "$work/err"; then
