@@ -33,6 +33,7 @@ struct _VolactHost {
   GMutex serving_lock;  /* guards only the pointer swap of serving */
   VolactServingState *serving;
   struct _VolactDnsPublisher *dns; /* NULL unless volactd runs one (core/dns/) */
+  char *reload_error; /* why the last reload was refused (event 1008); NULL after a good one */
 };
 
 /**

@@ -319,6 +319,7 @@ volact_host_free (VolactHost *host)
   g_clear_pointer (&host->identity, EVP_PKEY_free);
   g_clear_pointer (&host->state, volact_state_free);
   g_clear_pointer (&host->cfg, volact_config_free);
+  g_free (host->reload_error);
   g_mutex_clear (&host->lock);
   g_mutex_clear (&host->serving_lock);
   g_free (host);
@@ -352,6 +353,10 @@ volact_host_reload (VolactHost *host, char **summary, GError **error)
 
   if (!reload (host, &local)) {
     volact_host_event (host, VOLACT_EVENT_ERROR, "reload failed: %s", local->message);
+    g_mutex_lock (&host->lock);
+    g_free (host->reload_error);
+    host->reload_error = g_strdup (local->message);
+    g_mutex_unlock (&host->lock);
     g_propagate_error (error, g_steal_pointer (&local));
     return FALSE;
   }
@@ -361,6 +366,9 @@ volact_host_reload (VolactHost *host, char **summary, GError **error)
                          volact_catalog_editions (catalog)->len,
                          volact_catalog_key_groups (catalog)->len);
   volact_host_event (host, VOLACT_EVENT_RELOAD, "%s", msg);
+  g_mutex_lock (&host->lock);
+  g_clear_pointer (&host->reload_error, g_free);
+  g_mutex_unlock (&host->lock);
   if (summary != NULL)
     *summary = g_steal_pointer (&msg);
   return TRUE;

@@ -364,6 +364,27 @@ print_reply (const VolactCommand *cmd, GVariantDict *d)
   printf ("%s\n", lookup_str (d, "message", ""));
 }
 
+/* health speaks the Nagios plugin conventions (docs/monitoring.md): one status line, exit
+ * 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, also when volactd cannot be reached or refuses. */
+static int
+health_output (GVariantDict *d, GVariant *reply, gboolean json)
+{
+  guint32 status = 3;
+
+  if (reply_code (d) == 0)
+    g_variant_dict_lookup (d, "status", "u", &status);
+  if (json) {
+    g_autofree char *text = volact_json_from_variant (reply, TRUE);
+    fputs (text, stdout);
+  } else if (reply_code (d) == 0) {
+    printf ("%s\n", lookup_str (d, "text", "VOLACT UNKNOWN - volactd sent no status"));
+  } else {
+    g_autofree char *msg = g_strdelimit (g_strdup (lookup_str (d, "message", "")), "|\n", '/');
+    printf ("VOLACT UNKNOWN - %s\n", msg);
+  }
+  return status <= 3 ? (int) status : 3;
+}
+
 /* explain runs here: it needs no daemon. */
 static GVariant *
 explain (const char *arg)
@@ -476,7 +497,7 @@ main (int argc, char **argv)
   }
   if (args->len < cmd->min_args || args->len > cmd->max_args) {
     fprintf (stderr, "volactctl: usage: volactctl %s %s\n", cmd->name, cmd->args);
-    return 2;
+    return g_str_equal (cmd->name, "health") ? 3 : 2; /* Nagios: a usage error is UNKNOWN */
   }
   g_ptr_array_add (args, NULL);
 
@@ -489,6 +510,8 @@ main (int argc, char **argv)
 
   d = g_variant_dict_new (reply);
   code = reply_code (d);
+  if (g_str_equal (cmd->name, "health"))
+    return health_output (d, reply, json);
   if (json) {
     g_autofree char *text = volact_json_from_variant (reply, TRUE);
     fputs (text, stdout);

@@ -3,7 +3,7 @@
  * The handlers of the command table (volact-commands.c), by concern:
  * license and activation (volact-host-commands.c), settings
  * (volact-settings-commands.c), records (volact-records-commands.c), DNS
- * publishing (volact-dns-commands.c). Each is
+ * publishing (volact-dns-commands.c), health (volact-health-commands.c). Each is
  * a VolactCommandFunc; all but ato and reload run with the host's lock held.
  */
 #ifndef VOLACT_COMMAND_HANDLERS_H
@@ -34,6 +34,7 @@ VOLACT_COMMAND_HANDLER (sri);
 VOLACT_COMMAND_HANDLER (clients);
 VOLACT_COMMAND_HANDLER (events);
 VOLACT_COMMAND_HANDLER (dns);
+VOLACT_COMMAND_HANDLER (health);
 
 /** dli's DNS fields (volact-dns-commands.c): dns_publishing, dns_zones, dns_status, dns_published. */
 void volact_cmd_describe_dns (struct _VolactHost *host, GVariantDict *d);
