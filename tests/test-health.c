@@ -100,8 +100,16 @@ test_w_and_c_override (void **state)
   line = evaluate (&f, wc, VOLACT_HEALTH_CRITICAL);
   assert_non_null (strstr (line, "VOLACT CRITICAL - kms11 count 9 is below 10 |"));
   g_free (line);
+  /* At the threshold is not below it: 10 is only a warning, 40 is fine. */
+  c[0].count = 10;
+  line = evaluate (&f, wc, VOLACT_HEALTH_WARNING);
+  g_free (line);
   c[0].count = 40;
   line = evaluate (&f, wc, VOLACT_HEALTH_OK);
+  g_free (line);
+  /* Without -c nothing about the count is critical, not even 0. */
+  c[0].count = 0;
+  line = evaluate (&f, (const char *[]){ NULL }, VOLACT_HEALTH_WARNING);
 }
 
 static void
