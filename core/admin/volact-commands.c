@@ -6,7 +6,7 @@
 #include "volact-command-handlers.h"
 
 /* The contract's commands, in its order: the one table volactctl and volactd share.
- * report and health join when they have real implementations. */
+ * health joins when it has a real implementation. */
 static const VolactCommand commands[] = {
   { "ipk", 1, 1, "KEY", "Install a host key", volact_cmd_ipk, FALSE, FALSE },
   { "upk", 0, 0, "", "Uninstall the host key", volact_cmd_upk, FALSE, FALSE },
@@ -32,6 +32,8 @@ static const VolactCommand commands[] = {
   { "clients", 0, 1, "[--duplicates]", "List client records", volact_cmd_clients, FALSE, FALSE },
   { "events", 0, 3, "[--since TIME] [--csv]", "Export activation and host events",
     volact_cmd_events, FALSE, FALSE },
+  { "report", 1, 6, "NAME [--since DATE] [--until DATE] [--csv]",
+    "Print an activity report (docs/reports.md)", volact_cmd_report, FALSE, FALSE },
   { "explain", 1, 1, "CODE", "Print the text of an error code", NULL, TRUE, FALSE },
 };
 
