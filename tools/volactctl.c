@@ -381,12 +381,11 @@ print_table (GVariantDict *d)
       const char *text = r == 0 ? columns[c] : cells->pdata[(r - 1) * ncol + c];
       if (csv) {
         print_csv_field (text, c + 1 == ncol);
-      } else if (r == 0) {
-        g_autofree char *up = g_ascii_strup (text, -1);
-        printf ("%-*s%s", (int) width[c], up, c + 1 == ncol ? "\n" : "  ");
       } else {
-        printf ("%-*s%s", (int) (width[c] + strlen (text) - g_utf8_strlen (text, -1)), text,
-                c + 1 == ncol ? "\n" : "  ");
+        /* Padded to the column's width in characters; the last column is not padded. */
+        g_autofree char *up = r == 0 ? g_ascii_strup (text, -1) : g_strdup (text);
+        int pad = c + 1 == ncol ? 0 : (int) (width[c] + strlen (up) - g_utf8_strlen (up, -1));
+        printf ("%-*s%s", pad, up, c + 1 == ncol ? "\n" : "  ");
       }
     }
   }

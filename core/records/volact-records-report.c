@@ -212,8 +212,8 @@ volact_records_report (VolactRecords *records, const char *name, gint64 since, g
                  name, all);
     return NULL;
   }
-  if (until <= 0)
-    until = real_now ();
+  if (until <= 0) /* the end is excluded: this second's requests are in */
+    until = real_now () + 1;
   g_variant_builder_init (&rows, G_VARIANT_TYPE ("aav"));
   g_mutex_lock (&records->read_lock);
   /* One read transaction: every row of a report sees the same database. */

@@ -86,8 +86,8 @@ GVariant *volact_records_events (VolactRecords *records, gint64 since, guint lim
 const char *const *volact_records_report_names (void);
 /**
  * One of the six reports of docs/reports.md over the requests from SINCE to
- * UNTIL (unix seconds, UNTIL excluded; 0: now, which is also the reports'
- * "today"). Returns a floating a{sv}: report, since, until, columns (as) and
+ * UNTIL (unix seconds, UNTIL excluded; 0: now, this second included), which
+ * is also the reports' "today". Returns a floating a{sv}: report, since, until, columns (as) and
  * rows (aav, each cell an int64 or a string; "" for no value), at most
  * 100,000 rows; or NULL with ERROR for an unknown NAME (listing the six) or
  * a database that cannot be read.
