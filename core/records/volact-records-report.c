@@ -78,11 +78,13 @@ report_activation_count (VolactRecords *r, gint64 since, gint64 until, GVariantB
   gint64 p[] = { since, until, until - until % DAY, until - 7 * DAY, until - 30 * DAY,
                  until - 90 * DAY };
   return add_rows (r,
-                   "SELECT " EDITION_EXPR ", sum (e.time >= ?3), sum (e.time >= ?4), "
-                   "  sum (e.time >= ?5), sum (e.time >= ?6), count (*) "
-                   "FROM events e LEFT JOIN editions ed ON ed.id = e.edition "
-                   "WHERE e.time >= ?1 AND e.time < ?2 AND e.event = 12290 AND e.result = 0 "
-                   "GROUP BY 1 ORDER BY 1",
+                   /* Grouped by the stored edition first: one name lookup per edition. */
+                   "SELECT " EDITION_EXPR " n, sum (a), sum (b), sum (c), sum (d), sum (t) FROM ("
+                   "  SELECT edition, sum (time >= ?3) a, sum (time >= ?4) b, sum (time >= ?5) c,"
+                   "    sum (time >= ?6) d, count (*) t FROM events "
+                   "  WHERE time >= ?1 AND time < ?2 AND event = 12290 AND result = 0 "
+                   "  GROUP BY edition) e LEFT JOIN editions ed ON ed.id = e.edition "
+                   "GROUP BY n ORDER BY n",
                    p, G_N_ELEMENTS (p), rows, error);
 }
 
@@ -94,19 +96,18 @@ report_activity_history (VolactRecords *r, gint64 since, gint64 until, GVariantB
 {
   gint64 p[] = { since, until };
   /* The first success per CMID by grouping (SQLite takes the edition from the min () row):
-   * much cheaper than numbering every request with a window function. */
+   * much cheaper than numbering every request with a window function. Grouped by the stored
+   * edition id first, so that names are looked up once per group, not per event. */
   return add_rows (r,
-                   "SELECT day, edition, sum (new), sum (act), sum (req) FROM ("
-                   "  SELECT date (e.time, 'unixepoch') day, " EDITION_EXPR " edition, 0 new,"
-                   "    e.result = 0 act, 1 req "
-                   "  FROM events e LEFT JOIN editions ed ON ed.id = e.edition "
-                   "  WHERE e.time >= ?1 AND e.time < ?2 AND e.event = 12290 "
-                   "  UNION ALL SELECT date (t, 'unixepoch'), edition, 1, 0, 0 FROM ("
-                   "    SELECT min (e.time) t, " EDITION_EXPR " edition "
-                   "    FROM events e LEFT JOIN editions ed ON ed.id = e.edition "
-                   "    WHERE e.time >= ?1 AND e.time < ?2 AND e.event = 12290 AND e.result = 0 "
-                   "    GROUP BY e.cmid)) "
-                   "GROUP BY day, edition ORDER BY day, edition",
+                   "SELECT date (day * 86400, 'unixepoch'), " EDITION_EXPR " n, sum (new), sum (act),"
+                   "  sum (req) FROM ("
+                   "  SELECT time / 86400 day, edition, 0 new, sum (result = 0) act, count (*) req "
+                   "  FROM events WHERE time >= ?1 AND time < ?2 AND event = 12290 GROUP BY 1, 2 "
+                   "  UNION ALL SELECT t / 86400, edition, count (*), 0, 0 FROM ("
+                   "    SELECT min (time) t, edition FROM events "
+                   "    WHERE time >= ?1 AND time < ?2 AND event = 12290 AND result = 0 "
+                   "    GROUP BY cmid) GROUP BY 1, 2) e LEFT JOIN editions ed ON ed.id = e.edition "
+                   "GROUP BY day, n ORDER BY day, n",
                    p, G_N_ELEMENTS (p), rows, error);
 }
 
@@ -175,11 +176,12 @@ report_vm_summary (VolactRecords *r, gint64 since, gint64 until, GVariantBuilder
 {
   gint64 p[] = { MAX (since, until - 14 * DAY), until };
   return add_rows (r,
-                   "SELECT " EDITION_EXPR ", count (DISTINCT CASE WHEN e.flags & 1 THEN e.cmid END),"
-                   "  count (DISTINCT CASE WHEN e.flags & 1 THEN NULL ELSE e.cmid END) "
-                   "FROM events e LEFT JOIN editions ed ON ed.id = e.edition "
-                   "WHERE e.time >= ?1 AND e.time < ?2 AND e.event = 12290 AND e.result = 0 "
-                   "GROUP BY 1 ORDER BY 1",
+                   "SELECT " EDITION_EXPR " n, sum (v), sum (p) FROM ("
+                   "  SELECT edition, count (DISTINCT CASE WHEN flags & 1 THEN cmid END) v,"
+                   "    count (DISTINCT CASE WHEN flags & 1 THEN NULL ELSE cmid END) p FROM events "
+                   "  WHERE time >= ?1 AND time < ?2 AND event = 12290 AND result = 0 "
+                   "  GROUP BY edition) e LEFT JOIN editions ed ON ed.id = e.edition "
+                   "GROUP BY n ORDER BY n",
                    p, G_N_ELEMENTS (p), rows, error);
 }
 
