@@ -338,6 +338,59 @@ print_events (GVariantDict *d)
              n, lookup_total (d));
 }
 
+/* A report's cell as text: integers in decimal, strings as they are. */
+static char *
+cell_text (GVariant *cell)
+{
+  g_autoptr (GVariant) v = g_variant_get_variant (cell);
+  if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT64))
+    return g_strdup_printf ("%" G_GINT64_FORMAT, g_variant_get_int64 (v));
+  if (g_variant_is_of_type (v, G_VARIANT_TYPE_STRING))
+    return g_variant_dup_string (v, NULL);
+  return g_variant_print (v, FALSE);
+}
+
+/* Any report (columns + rows): a table with aligned columns, or CSV with a header line. */
+static void
+print_table (GVariantDict *d)
+{
+  g_autoptr (GVariant) rows = g_variant_dict_lookup_value (d, "rows", G_VARIANT_TYPE ("aav"));
+  g_autofree const char **columns = NULL;
+  gboolean csv = lookup_bool (d, "csv");
+  gsize ncol = 0, nrow = rows ? g_variant_n_children (rows) : 0;
+  g_autoptr (GPtrArray) cells = g_ptr_array_new_with_free_func (g_free);
+  g_autofree gsize *width = NULL;
+
+  if (!g_variant_dict_lookup (d, "columns", "^a&s", &columns))
+    return;
+  ncol = g_strv_length ((char **) columns);
+  width = g_new0 (gsize, ncol);
+  for (gsize c = 0; c < ncol; c++)
+    width[c] = strlen (columns[c]);
+  for (gsize r = 0; r < nrow; r++) {
+    g_autoptr (GVariant) row = g_variant_get_child_value (rows, r);
+    for (gsize c = 0; c < ncol; c++) {
+      g_autoptr (GVariant) cell = c < g_variant_n_children (row) ? g_variant_get_child_value (row, c) : NULL;
+      char *text = cell ? cell_text (cell) : g_strdup ("");
+      width[c] = MAX (width[c], (gsize) g_utf8_strlen (text, -1));
+      g_ptr_array_add (cells, text);
+    }
+  }
+  for (gsize r = 0; r <= nrow; r++) {
+    for (gsize c = 0; c < ncol; c++) {
+      const char *text = r == 0 ? columns[c] : cells->pdata[(r - 1) * ncol + c];
+      if (csv) {
+        print_csv_field (text, c + 1 == ncol);
+      } else {
+        /* Padded to the column's width in characters; the last column is not padded. */
+        g_autofree char *up = r == 0 ? g_ascii_strup (text, -1) : g_strdup (text);
+        int pad = c + 1 == ncol ? 0 : (int) (width[c] + strlen (up) - g_utf8_strlen (up, -1));
+        printf ("%-*s%s", pad, up, c + 1 == ncol ? "\n" : "  ");
+      }
+    }
+  }
+}
+
 static void
 print_reply (const VolactCommand *cmd, GVariantDict *d)
 {
@@ -353,6 +406,10 @@ print_reply (const VolactCommand *cmd, GVariantDict *d)
   }
   if (g_str_equal (cmd->name, "events")) {
     print_events (d);
+    return;
+  }
+  if (g_str_equal (cmd->name, "report")) {
+    print_table (d);
     return;
   }
   if (text != NULL) {

@@ -35,9 +35,14 @@ VOLACT_COMMAND_HANDLER (clients);
 VOLACT_COMMAND_HANDLER (events);
 VOLACT_COMMAND_HANDLER (dns);
 VOLACT_COMMAND_HANDLER (health);
+VOLACT_COMMAND_HANDLER (report); /* volact-report-commands.c */
 
 /** dli's DNS fields (volact-dns-commands.c): dns_publishing, dns_zones, dns_status, dns_published. */
 void volact_cmd_describe_dns (struct _VolactHost *host, GVariantDict *d);
+
+/** A --since/--until value OPTION: unix seconds or ISO 8601 (UTC unless it says); else ERROR. */
+gboolean volact_cmd_parse_time (const char *option, const char *text, gint64 *out,
+                                GError **error);
 
 /** A success reply carrying MESSAGE. */
 GVariant *volact_cmd_reply_message (const char *message);

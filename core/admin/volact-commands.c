@@ -5,8 +5,7 @@
 
 #include "volact-command-handlers.h"
 
-/* The contract's commands, in its order: the one table volactctl and volactd share.
- * report joins when it has a real implementation. */
+/* The contract's commands, in its order: the one table volactctl and volactd share. */
 static const VolactCommand commands[] = {
   { "ipk", 1, 1, "KEY", "Install a host key", volact_cmd_ipk, FALSE, FALSE },
   { "upk", 0, 0, "", "Uninstall the host key", volact_cmd_upk, FALSE, FALSE },
@@ -32,6 +31,8 @@ static const VolactCommand commands[] = {
   { "clients", 0, 1, "[--duplicates]", "List client records", volact_cmd_clients, FALSE, FALSE },
   { "events", 0, 3, "[--since TIME] [--csv]", "Export activation and host events",
     volact_cmd_events, FALSE, FALSE },
+  { "report", 1, 6, "NAME [--since DATE] [--until DATE] [--csv]",
+    "Print an activity report (docs/reports.md)", volact_cmd_report, FALSE, FALSE },
   { "health", 0, 8, "[-w COUNT] [-c COUNT] [--no-activity HOURS] [--dns-window HOURS]",
     "Nagios-style health check (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)", volact_cmd_health,
     FALSE, FALSE },

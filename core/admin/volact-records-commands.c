@@ -49,9 +49,10 @@ volact_cmd_clients (VolactHost *host, const char *const *args, GError **error)
   return rows_reply (d, "clients", rows, total, "client records", error);
 }
 
-/* --since accepts unix seconds or an ISO 8601 date/time (UTC unless it says otherwise). */
-static gboolean
-parse_since (const char *text, gint64 *out, GError **error)
+/* --since (and report's --until) accept unix seconds or an ISO 8601 date/time (UTC unless it
+ * says otherwise). */
+gboolean
+volact_cmd_parse_time (const char *option, const char *text, gint64 *out, GError **error)
 {
   guint64 secs;
   g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
@@ -69,7 +70,7 @@ parse_since (const char *text, gint64 *out, GError **error)
   }
   if (dt == NULL) {
     g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED,
-                 "--since wants unix seconds or an ISO 8601 date/time, not \"%s\"", text);
+                 "%s wants unix seconds or an ISO 8601 date/time, not \"%s\"", option, text);
     return FALSE;
   }
   *out = g_date_time_to_unix (dt);
@@ -87,7 +88,7 @@ volact_cmd_events (VolactHost *host, const char *const *args, GError **error)
     if (g_str_equal (args[i], "--csv")) {
       csv = TRUE;
     } else if (g_str_equal (args[i], "--since") && args[i + 1] != NULL) {
-      if (!parse_since (args[++i], &since, error))
+      if (!volact_cmd_parse_time ("--since", args[++i], &since, error))
         return NULL;
     } else {
       g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "usage: events [--since TIME] [--csv]");

@@ -82,6 +82,19 @@ GVariant *volact_records_clients (VolactRecords *records, gboolean duplicates_on
 GVariant *volact_records_events (VolactRecords *records, gint64 since, guint limit,
                                  guint64 *total, GError **error);
 
+/** The names of the reports volact_records_report knows, NULL-terminated. */
+const char *const *volact_records_report_names (void);
+/**
+ * One of the six reports of docs/reports.md over the requests from SINCE to
+ * UNTIL (unix seconds, UNTIL excluded; 0: now, this second included), which
+ * is also the reports' "today". Returns a floating a{sv}: report, since, until, columns (as) and
+ * rows (aav, each cell an int64 or a string; "" for no value), at most
+ * 100,000 rows; or NULL with ERROR for an unknown NAME (listing the six) or
+ * a database that cannot be read.
+ */
+GVariant *volact_records_report (VolactRecords *records, const char *name, gint64 since,
+                                 gint64 until, GError **error);
+
 /*
  * Additions to the API above (see docs/events.md for the whole contract).
  *
