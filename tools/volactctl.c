@@ -7,6 +7,7 @@
 #include "volact-config.h"
 #include "volact-error.h"
 #include "volact-json.h"
+#include "volact-records.h"
 
 #include <gio/gunixsocketaddress.h>
 #include <locale.h>
@@ -289,7 +290,7 @@ print_events (GVariantDict *d)
     g_variant_dict_lookup (r, "count", "u", &count);
     g_variant_dict_lookup (r, "result", "u", &result);
     when = format_time (t);
-    if (ev != 12290) {
+    if (ev != VOLACT_EVENT_CLIENT_REQUEST) {
       if (csv) {
         g_snprintf (fields[0], 32, "%u", ev);
         print_csv_field (when, FALSE);

@@ -47,6 +47,10 @@ add_rows (VolactRecords *records, const char *sql, const gint64 *params, guint n
     return volact_records_db_fail (records->rdb, records->path, "cannot prepare a report", error);
   for (guint i = 0; i < n_params; i++)
     sqlite3_bind_int64 (st, (int) i + 1, params[i]);
+  /* The client request event by its constant, never a number written into the SQL. */
+  if (sqlite3_bind_parameter_index (st, ":request") > 0)
+    sqlite3_bind_int (st, sqlite3_bind_parameter_index (st, ":request"),
+                      VOLACT_EVENT_CLIENT_REQUEST);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW && n++ < REPORT_ROW_CAP) {
     GVariantBuilder row;
     g_variant_builder_init (&row, G_VARIANT_TYPE ("av"));
@@ -82,7 +86,7 @@ report_activation_count (VolactRecords *r, gint64 since, gint64 until, GVariantB
                    "SELECT " EDITION_EXPR " n, sum (a), sum (b), sum (c), sum (d), sum (t) FROM ("
                    "  SELECT edition, sum (time >= ?3) a, sum (time >= ?4) b, sum (time >= ?5) c,"
                    "    sum (time >= ?6) d, count (*) t FROM events "
-                   "  WHERE time >= ?1 AND time < ?2 AND event = 12290 AND result = 0 "
+                   "  WHERE time >= ?1 AND time < ?2 AND event = :request AND result = 0 "
                    "  GROUP BY edition) e LEFT JOIN editions ed ON ed.id = e.edition "
                    "GROUP BY n ORDER BY n",
                    p, G_N_ELEMENTS (p), rows, error);
@@ -102,10 +106,10 @@ report_activity_history (VolactRecords *r, gint64 since, gint64 until, GVariantB
                    "SELECT date (day * 86400, 'unixepoch'), " EDITION_EXPR " n, sum (new), sum (act),"
                    "  sum (req) FROM ("
                    "  SELECT time / 86400 day, edition, 0 new, sum (result = 0) act, count (*) req "
-                   "  FROM events WHERE time >= ?1 AND time < ?2 AND event = 12290 GROUP BY 1, 2 "
+                   "  FROM events WHERE time >= ?1 AND time < ?2 AND event = :request GROUP BY 1, 2 "
                    "  UNION ALL SELECT t / 86400, edition, count (*), 0, 0 FROM ("
                    "    SELECT min (time) t, edition FROM events "
-                   "    WHERE time >= ?1 AND time < ?2 AND event = 12290 AND result = 0 "
+                   "    WHERE time >= ?1 AND time < ?2 AND event = :request AND result = 0 "
                    "    GROUP BY cmid) GROUP BY 1, 2) e LEFT JOIN editions ed ON ed.id = e.edition "
                    "GROUP BY day, n ORDER BY day, n",
                    p, G_N_ELEMENTS (p), rows, error);
@@ -179,7 +183,7 @@ report_vm_summary (VolactRecords *r, gint64 since, gint64 until, GVariantBuilder
                    "SELECT " EDITION_EXPR " n, sum (v), sum (p) FROM ("
                    "  SELECT edition, count (DISTINCT CASE WHEN flags & 1 THEN cmid END) v,"
                    "    count (DISTINCT CASE WHEN flags & 1 THEN NULL ELSE cmid END) p FROM events "
-                   "  WHERE time >= ?1 AND time < ?2 AND event = 12290 AND result = 0 "
+                   "  WHERE time >= ?1 AND time < ?2 AND event = :request AND result = 0 "
                    "  GROUP BY edition) e LEFT JOIN editions ed ON ed.id = e.edition "
                    "GROUP BY n ORDER BY n",
                    p, G_N_ELEMENTS (p), rows, error);
