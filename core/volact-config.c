@@ -59,6 +59,17 @@ static const KeySpec keys[] = {
     "concurrent client connections" },
   { "event-log-size", KEY_UINT, OFF (event_cap_mb), "64", 1, 65536,
     "size cap of the event log in MiB; the oldest events go first" },
+  /* The HTTPS listener: dashboard and /metrics (docs/web.md). Off unless web-port is set. */
+  { "web-port", KEY_UINT, OFF (web_port), "0", 0, 65535,
+    "HTTPS port of the dashboard and /metrics (0: off)" },
+  { "web-listen", KEY_ADDRESSES, OFF (web_listen), "127.0.0.1", 0, 0,
+    "addresses the HTTPS listener binds (default: loopback only)" },
+  { "web-certificate", KEY_PATH, OFF (web_certificate), NULL, 0, 0,
+    "PEM certificate (chain) of the HTTPS listener" },
+  { "web-key", KEY_PATH, OFF (web_key), NULL, 0, 0,
+    "PEM private key of the HTTPS listener (mode 0600)" },
+  { "web-users", KEY_PATH, OFF (web_users), VOLACT_SYSCONFDIR "/volact/users", 0, 0,
+    "users file (volactctl user add); no user, no sign-in" },
   /* DNS SRV publishing (docs/dns.md): only with dns-zones set and sdns on. */
   { "dns-zones", KEY_DOMAINS, OFF (dns_zones), "", 0, 0,
     "zones to publish _volact._tcp SRV records in (empty: none)" },

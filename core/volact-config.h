@@ -35,6 +35,11 @@ typedef struct {
   guint dns_weight;      /* SRV weight, 0..65535 */
   guint dns_ttl;         /* SRV TTL, seconds */
   char *dns_target;      /* SRV target ("" = the host's FQDN) */
+  guint web_port;        /* HTTPS listener port (0 = off); docs/web.md */
+  char **web_listen;     /* its addresses (default loopback) */
+  char *web_certificate; /* PEM certificate chain (NULL: not set) */
+  char *web_key;         /* PEM private key (NULL: not set) */
+  char *web_users;       /* users file */
   GKeyFile *keyfile;     /* the parsed file, for plugin groups */
 } VolactConfig;
 

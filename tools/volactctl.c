@@ -5,6 +5,7 @@
 #include "volact-admin-proto.h"
 #include "volact-commands.h"
 #include "volact-config.h"
+#include "volactctl-user.h"
 #include "volact-error.h"
 #include "volact-json.h"
 #include "volact-records.h"
@@ -409,7 +410,7 @@ print_reply (const VolactCommand *cmd, GVariantDict *d)
     print_events (d);
     return;
   }
-  if (g_str_equal (cmd->name, "report")) {
+  if (g_str_equal (cmd->name, "report") || g_variant_dict_contains (d, "rows")) {
     print_table (d);
     return;
   }
@@ -559,7 +560,9 @@ main (int argc, char **argv)
   }
   g_ptr_array_add (args, NULL);
 
-  if (cmd->local)
+  if (cmd->local && g_str_equal (cmd->name, "user"))
+    reply = g_variant_ref_sink (volactctl_user ((const char *const *) args->pdata));
+  else if (cmd->local)
     reply = g_variant_ref_sink (explain (args->pdata[0]));
   else
     reply = call_daemon (socket_path, cmd, (char **) args->pdata, &error);

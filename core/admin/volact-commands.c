@@ -37,6 +37,8 @@ static const VolactCommand commands[] = {
     "Nagios-style health check (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)", volact_cmd_health,
     FALSE, FALSE },
   { "explain", 1, 1, "CODE", "Print the text of an error code", NULL, TRUE, FALSE },
+  { "user", 1, 9, "add|passwd|del|list [NAME] [--role admin|read-only] [--password-fd N]",
+    "Manage the users of the dashboard and /metrics (docs/web.md)", NULL, TRUE, FALSE },
 };
 
 const VolactCommand *

@@ -5,6 +5,7 @@
 #include "volact-dns-publish.h"
 
 #include "volact-error.h"
+#include "volact-private-file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,48 +38,10 @@ match (const char *pattern, const char *text)
   return g_regex_match (re, text, 0, &mi) ? g_match_info_fetch (mi, 1) : NULL;
 }
 
-/* The key file's text, if it is a regular file only its owner can read. */
-static char *
-read_private_file (const char *path, GError **error)
-{
-  struct stat st;
-  char *text;
-  ssize_t n;
-  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-  if (fd < 0 || fstat (fd, &st) != 0) {
-    int e = errno;
-    if (fd >= 0)
-      close (fd);
-    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "%s: cannot read: %s", path, g_strerror (e));
-    return NULL;
-  }
-  if (!S_ISREG (st.st_mode) || (st.st_mode & 077) != 0 || st.st_size > TSIG_FILE_MAX) {
-    close (fd);
-    g_set_error (error, VOLACT_ERROR, VOLACT_E_PERMISSION,
-                 !S_ISREG (st.st_mode) ? "%s: not a regular file"
-                 : st.st_size > TSIG_FILE_MAX
-                     ? "%s: larger than a TSIG key file can be"
-                     : "%s: mode %04o lets others read the TSIG secret; it must be 0600 or "
-                       "stricter (chmod 600 %s)",
-                 path, (unsigned) (st.st_mode & 07777), path);
-    return NULL;
-  }
-  text = g_malloc0 (TSIG_FILE_MAX + 1);
-  n = read (fd, text, TSIG_FILE_MAX);
-  close (fd);
-  if (n < 0) {
-    g_free (text);
-    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "%s: cannot read: %s", path, g_strerror (errno));
-    return NULL;
-  }
-  return text;
-}
-
 gboolean
 volact_tsig_key_load (const char *path, VolactTsigKey *key, GError **error)
 {
-  g_autofree char *text = read_private_file (path, error);
+  g_autofree char *text = volact_private_file_read (path, TSIG_FILE_MAX, "TSIG secret", NULL, error);
   g_autofree guchar *raw = NULL;
   gsize raw_len = 0;
 

@@ -11,6 +11,7 @@
 #include "volact-records.h"
 #include "volact-reload.h"
 #include "volact-server.h"
+#include "volact-web.h"
 #include "volact-trust-policy.h"
 #include "volact-xmlsig.h"
 
@@ -180,6 +181,7 @@ main (int argc, char **argv)
   VolactAdmin *admin;
   VolactServer *server;
   VolactDnsPublisher *dns;
+  VolactWeb *web = NULL;
 
   setlocale (LC_ALL, "");
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -217,11 +219,26 @@ main (int argc, char **argv)
     volact_server_stop (server);
     return fail (error);
   }
+  /* The HTTPS listener, if configured: before the admin socket, for the same reason. */
+  if (volact_host_config (host)->web_port != 0) {
+    web = volact_web_start (host, server, &error);
+    if (web == NULL) {
+      g_prefix_error (&error, "%s: [host] ",
+                      volact_host_config (host)->file ? volact_host_config (host)->file
+                                                      : "configuration");
+      volact_dns_publisher_stop (dns);
+      volact_server_stop (server);
+      return fail (error);
+    }
+    g_message ("dashboard and /metrics on https://%s:%u/ (docs/web.md)",
+               volact_host_config (host)->web_listen[0], volact_web_port (web));
+  }
   admin = volact_admin_start (volact_host_config (host)->admin_socket,
                               volact_host_config (host)->admin_group,
                               volact_host_config (host)->admin_timeout, volact_host_command, host,
                               &error);
   if (admin == NULL) {
+    volact_web_stop (web);
     volact_dns_publisher_stop (dns);
     volact_server_stop (server);
     return fail (error);
@@ -240,6 +257,7 @@ main (int argc, char **argv)
   volact_notify ("READY=1");
   g_main_loop_run (loop);
   /* The record stays published: a restart must not make DNS flap. */
+  volact_web_stop (web);
   volact_dns_publisher_stop (dns);
   volact_server_stop (server);
   volact_admin_stop (admin);

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "volact-web-jobs.h"
+
+#include "volact-commands.h"
+#include "volact-dashboard.h"
+#include "volact-metrics.h"
+#include "volact-records.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+
+typedef struct {
+  VolactWebJob *job;
+  VolactWebJobDone done;
+  gpointer user_data;
+} Run;
+
+VolactWebJob *
+volact_web_job_new (VolactHost *host, VolactServer *server, SoupServerMessage *msg,
+                    VolactWebJobKind kind)
+{
+  VolactWebJob *job = g_new0 (VolactWebJob, 1);
+  job->kind = kind;
+  job->host = host;
+  job->server = server;
+  job->msg = g_object_ref (msg);
+  return job;
+}
+
+static void
+job_free (VolactWebJob *job)
+{
+  if (job->password != NULL)
+    OPENSSL_cleanse (job->password, strlen (job->password));
+  g_free (job->password);
+  g_free (job->hash);
+  g_free (job->user);
+  g_free (job->source);
+  g_free (job->csrf);
+  g_free (job->body);
+  g_object_unref (job->msg);
+  g_free (job);
+}
+
+/* A command's reply through the one command table, as volactctl would get it. */
+static GVariant *
+command (VolactHost *host, const char *name, const char *arg)
+{
+  const char *args[] = { arg, NULL };
+  return g_variant_ref_sink (volact_host_command (volact_command_find (name), args, host));
+}
+
+static char *
+reply_error (GVariant *reply)
+{
+  guint32 code = 0;
+  const char *message = "";
+
+  g_variant_lookup (reply, "code", "u", &code);
+  g_variant_lookup (reply, "message", "&s", &message);
+  return code == 0 ? NULL : g_strdup_printf ("0x%08X %s", code, message);
+}
+
+static char *
+make_dashboard (VolactWebJob *job)
+{
+  const char *const *names = volact_records_report_names ();
+  VolactDashboardPage page = { 0 };
+  GVariant *reports[6] = { 0 };
+  char *errors[6] = { 0 };
+  char *html;
+
+  page.dli = command (job->host, "dli", NULL);
+  page.health = command (job->host, "health", NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (reports) && names[i] != NULL; i++) {
+    reports[i] = command (job->host, "report", names[i]);
+    errors[i] = reply_error (reports[i]);
+    if (errors[i] != NULL)
+      g_clear_pointer (&reports[i], g_variant_unref);
+    page.reports[i] = reports[i];
+    page.report_errors[i] = errors[i];
+  }
+  page.user = job->user;
+  page.csrf_token = job->csrf;
+  page.now = g_get_real_time () / G_USEC_PER_SEC;
+  html = volact_dashboard_render (&page);
+  g_variant_unref (page.dli);
+  g_variant_unref (page.health);
+  for (guint i = 0; i < G_N_ELEMENTS (reports); i++) {
+    g_clear_pointer (&reports[i], g_variant_unref);
+    g_free (errors[i]);
+  }
+  return html;
+}
+
+static void
+work (GTask *task, gpointer source, gpointer task_data, GCancellable *cancel)
+{
+  VolactWebJob *job = task_data;
+
+  if (job->kind == VOLACT_WEB_JOB_SIGN_IN || job->kind == VOLACT_WEB_JOB_METRICS_BASIC) {
+    job->password_ok = volact_password_check (job->hash, job->password);
+    OPENSSL_cleanse (job->password, strlen (job->password));
+    if (!job->password_ok)
+      return;
+  }
+  if (job->kind == VOLACT_WEB_JOB_METRICS || job->kind == VOLACT_WEB_JOB_METRICS_BASIC)
+    job->body = volact_metrics_render (job->host, job->server);
+  else if (job->kind == VOLACT_WEB_JOB_DASHBOARD)
+    job->body = make_dashboard (job);
+}
+
+static void
+finished (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Run *run = data;
+
+  run->done (run->job, run->user_data);
+  job_free (run->job);
+  g_free (run);
+}
+
+static gboolean
+start_work (gpointer data)
+{
+  Run *run = data;
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, finished, run);
+
+  g_task_set_task_data (task, run->job, NULL);
+  g_task_run_in_thread (task, work);
+  return G_SOURCE_REMOVE;
+}
+
+GSource *
+volact_web_job_run (VolactWebJob *job, guint delay, VolactWebJobDone done, gpointer user_data)
+{
+  Run *run = g_new0 (Run, 1);
+
+  run->job = job;
+  run->done = done;
+  run->user_data = user_data;
+  soup_server_message_pause (job->msg);
+  if (delay == 0) {
+    start_work (run);
+    return NULL;
+  } else {
+    GSource *wait = g_timeout_source_new_seconds (delay);
+    g_source_set_callback (wait, start_work, run, NULL);
+    g_source_attach (wait, g_main_context_get_thread_default ());
+    return wait;
+  }
+}

@@ -1,0 +1,592 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "volact-web.h"
+
+#include "volact-dashboard.h"
+#include "volact-error.h"
+#include "volact-private-file.h"
+#include "volact-web-auth.h"
+#include "volact-web-jobs.h"
+
+#include <libsoup/soup.h>
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* A sign-in form is small: anything larger is refused unread. */
+#define FORM_MAX 4096
+/* Pages and password checks being made at once; more get 503 (each check takes 32 MiB). */
+#define JOBS_MAX 4
+/* Bounds the key and certificate files. */
+#define PEM_MAX (256 * 1024)
+/* How long a stop waits for pages being made. */
+#define STOP_WAIT_SECONDS 30
+
+#define SESSION_COOKIE "volact_session"
+#define LOGIN_COOKIE "volact_login"
+
+struct _VolactWeb {
+  VolactHost *host;
+  VolactServer *server;
+  char *users_path;
+  GThread *thread;
+  GMainContext *context;
+  GMainLoop *loop;
+  SoupServer *soup;
+  VolactWebAuth *auth;
+  VolactUsers *users; /* NULL while the file is missing or broken */
+  struct stat users_stat;
+  gboolean users_missing_logged;
+  guint port;
+  guint jobs;         /* running, web thread only */
+  GPtrArray *waiting; /* GSource: sign-ins waiting out their delay */
+  GMutex lock; /* start handshake */
+  GCond cond;
+  gboolean started;
+  GError *start_error;
+};
+
+/* ---------------------------------------------------------------- responses */
+
+static void
+set_common_headers (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+
+  /* The pages have inline style and nothing else: no script, no external asset. */
+  soup_message_headers_replace (h, "Content-Security-Policy",
+                                "default-src 'none'; style-src 'unsafe-inline'; "
+                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+  soup_message_headers_replace (h, "X-Content-Type-Options", "nosniff");
+  soup_message_headers_replace (h, "Referrer-Policy", "no-referrer");
+  soup_message_headers_replace (h, "Cache-Control", "no-store");
+  soup_message_headers_replace (h, "Strict-Transport-Security", "max-age=31536000");
+}
+
+static void
+respond (SoupServerMessage *msg, guint status, const char *content_type, char *body)
+{
+  set_common_headers (msg);
+  soup_server_message_set_status (msg, status, NULL);
+  if (body != NULL)
+    soup_server_message_set_response (msg, content_type, SOUP_MEMORY_TAKE, body, strlen (body));
+}
+
+static void
+respond_text (SoupServerMessage *msg, guint status, const char *text)
+{
+  respond (msg, status, "text/plain; charset=utf-8", g_strdup_printf ("%s\n", text));
+}
+
+/* The sign-in page with a fresh form token (and its cookie), as STATUS, showing MESSAGE if any. */
+static void
+respond_login (SoupServerMessage *msg, guint status, const char *message)
+{
+  g_autofree char *csrf = volact_web_token_new ();
+  g_autofree char *cookie
+      = g_strdup_printf (LOGIN_COOKIE "=%s; Path=/login; Secure; HttpOnly; SameSite=Strict", csrf);
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+
+  soup_message_headers_append (h, "Set-Cookie", cookie);
+  if (status == SOUP_STATUS_UNAUTHORIZED)
+    /* A browser shows the form (the page); a script learns where to sign in. */
+    soup_message_headers_replace (h, "WWW-Authenticate", "Form realm=\"volact\", action=\"/login\"");
+  respond (msg, status, "text/html; charset=utf-8",
+                      volact_dashboard_login_page (message, csrf));
+}
+
+static void
+respond_basic_challenge (SoupServerMessage *msg)
+{
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "WWW-Authenticate", "Basic realm=\"volact\", charset=\"UTF-8\"");
+  respond_text (msg, SOUP_STATUS_UNAUTHORIZED, "Unauthorized: sign in (HTTP Basic) as a user "
+                                               "of the host's web-users file");
+}
+
+/* ---------------------------------------------------------------- requests */
+
+/* The value of cookie NAME in the request, or NULL. */
+static char *
+request_cookie (SoupServerMessage *msg, const char *name)
+{
+  const char *header = soup_message_headers_get_list (
+      soup_server_message_get_request_headers (msg), "Cookie");
+  g_autoptr (GHashTable) cookies = NULL;
+  const char *v;
+
+  if (header == NULL || strlen (header) > 8192)
+    return NULL;
+  cookies = soup_header_parse_semi_param_list (header);
+  v = g_hash_table_lookup (cookies, name);
+  return v ? g_strdup (v) : NULL;
+}
+
+static gboolean
+tokens_equal (const char *a, const char *b)
+{
+  return a != NULL && b != NULL && strlen (a) == strlen (b) && *a != '\0'
+         && CRYPTO_memcmp (a, b, strlen (a)) == 0;
+}
+
+/* The users file, read again when it changed; NULL when it is missing or broken (logged once). */
+static VolactUsers *
+current_users (VolactWeb *web)
+{
+  g_autoptr (GError) error = NULL;
+  struct stat st;
+
+  if (stat (web->users_path, &st) != 0) {
+    if (!web->users_missing_logged)
+      g_warning ("web: users file %s: %s; nobody can sign in (volactctl user add NAME)",
+                 web->users_path, g_strerror (errno));
+    web->users_missing_logged = TRUE;
+    g_clear_pointer (&web->users, volact_users_free);
+    memset (&web->users_stat, 0, sizeof web->users_stat);
+    return NULL;
+  }
+  if (web->users != NULL && st.st_mtim.tv_sec == web->users_stat.st_mtim.tv_sec
+      && st.st_mtim.tv_nsec == web->users_stat.st_mtim.tv_nsec && st.st_ino == web->users_stat.st_ino
+      && st.st_size == web->users_stat.st_size)
+    return web->users;
+  g_clear_pointer (&web->users, volact_users_free);
+  web->users = volact_users_load (web->users_path, &error);
+  web->users_stat = st;
+  if (web->users == NULL)
+    g_warning ("web: users file: %s; nobody can sign in until it is fixed", error->message);
+  else
+    web->users_missing_logged = FALSE;
+  return web->users;
+}
+
+static void job_done (VolactWebJob *job, gpointer user_data);
+
+/* Counts JOB as running and starts it after DELAY seconds (a wait a stop cuts short). */
+static void
+run_job (VolactWeb *web, VolactWebJob *job, guint delay)
+{
+  GSource *wait;
+
+  web->jobs++;
+  wait = volact_web_job_run (job, delay, job_done, web);
+  if (wait == NULL)
+    return;
+  for (guint i = web->waiting->len; i > 0; i--)
+    if (g_source_is_destroyed (web->waiting->pdata[i - 1]))
+      g_ptr_array_remove_index_fast (web->waiting, i - 1);
+  g_ptr_array_add (web->waiting, wait);
+}
+
+/* Starts checking USER's PASSWORD (after any delay the failures so far earned). */
+static void
+check_password (VolactWeb *web, SoupServerMessage *msg, VolactWebJobKind kind, const char *user,
+                const char *password)
+{
+  const char *source = soup_server_message_get_remote_host (msg);
+  VolactUsers *users = current_users (web);
+  VolactWebJob *job;
+
+  if (web->jobs >= JOBS_MAX) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
+                                  "1");
+    respond_text (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "Busy: try again in a second");
+    return;
+  }
+  job = volact_web_job_new (web->host, web->server, msg, kind);
+  job->user = g_strdup (user);
+  job->password = g_strdup (password);
+  job->source = g_strdup (source ? source : "");
+  if (users == NULL || !volact_users_lookup (users, user, &job->role, &job->hash))
+    job->hash = NULL; /* still hashed: unknown users cost the same time */
+  run_job (web, job,
+           volact_web_auth_delay (web->auth, job->source, user, g_get_real_time () / G_USEC_PER_SEC));
+}
+
+/* HTTP Basic credentials from the request, if any. */
+static gboolean
+basic_credentials (SoupServerMessage *msg, char **user, char **password)
+{
+  const char *h = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                                "Authorization");
+  g_autofree guchar *raw = NULL;
+  gsize len = 0;
+  const char *colon;
+
+  if (h == NULL || g_ascii_strncasecmp (h, "Basic ", 6) != 0 || strlen (h) > 4096)
+    return FALSE;
+  raw = g_base64_decode (h + 6, &len);
+  if (raw == NULL || len == 0 || memchr (raw, '\0', len) != NULL)
+    return FALSE;
+  raw = g_realloc (raw, len + 1);
+  raw[len] = '\0';
+  colon = strchr ((char *) raw, ':');
+  if (colon == NULL)
+    return FALSE;
+  *user = g_strndup ((char *) raw, (gsize) (colon - (char *) raw));
+  *password = g_strdup (colon + 1);
+  OPENSSL_cleanse (raw, len);
+  return TRUE;
+}
+
+/* The session the request's cookie names, if it is alive. */
+static VolactWebSession *
+request_session (VolactWeb *web, SoupServerMessage *msg, char **token)
+{
+  g_autofree char *t = request_cookie (msg, SESSION_COOKIE);
+  VolactWebSession *s = volact_web_auth_session (web->auth, t, g_get_real_time () / G_USEC_PER_SEC);
+
+  if (s != NULL && token != NULL)
+    *token = g_steal_pointer (&t);
+  return s;
+}
+
+static void
+start_page (VolactWeb *web, SoupServerMessage *msg, VolactWebJobKind kind,
+            VolactWebSession *session)
+{
+  VolactWebJob *job;
+
+  if (web->jobs >= JOBS_MAX) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
+                                  "1");
+    respond_text (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "Busy: try again in a second");
+    return;
+  }
+  job = volact_web_job_new (web->host, web->server, msg, kind);
+  if (session != NULL) {
+    job->user = g_strdup (session->user);
+    job->csrf = g_strdup (session->csrf);
+  }
+  run_job (web, job, 0);
+}
+
+static void
+handle_login_post (VolactWeb *web, SoupServerMessage *msg)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autofree char *cookie = request_cookie (msg, LOGIN_COOKIE);
+  g_autofree char *form_text = NULL;
+  g_autoptr (GHashTable) form = NULL;
+  const char *user, *password;
+
+  if (body->length > FORM_MAX) {
+    respond_text (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "The sign-in form is too large");
+    return;
+  }
+  form_text = g_strndup (body->data, body->length);
+  form = soup_form_decode (form_text);
+  OPENSSL_cleanse (form_text, strlen (form_text));
+  user = g_hash_table_lookup (form, "user");
+  password = g_hash_table_lookup (form, "password");
+  /* The form's token must match the cookie set with it: no signing in from another site. */
+  if (!tokens_equal (g_hash_table_lookup (form, "csrf"), cookie)) {
+    respond_login (msg, SOUP_STATUS_FORBIDDEN,
+                              "The sign-in form expired; please try again.");
+    return;
+  }
+  if (user == NULL || password == NULL || *user == '\0' || !volact_users_valid_name (user)) {
+    respond_login (msg, SOUP_STATUS_UNAUTHORIZED, "Wrong user name or password.");
+    return;
+  }
+  check_password (web, msg, VOLACT_WEB_JOB_SIGN_IN, user, password);
+}
+
+static void
+handle_logout (VolactWeb *web, SoupServerMessage *msg)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autofree char *token = NULL;
+  g_autofree char *form_text = NULL;
+  g_autoptr (GHashTable) form = NULL;
+  VolactWebSession *s = request_session (web, msg, &token);
+
+  if (s != NULL && body->length <= FORM_MAX) {
+    form_text = g_strndup (body->data, body->length);
+    form = soup_form_decode (form_text);
+    if (!tokens_equal (g_hash_table_lookup (form, "csrf"), s->csrf)) {
+      respond_text (msg, SOUP_STATUS_FORBIDDEN, "Forbidden: the form's token does not match");
+      return;
+    }
+    g_message ("web: %s signed out", s->user);
+    volact_web_auth_close (web->auth, token);
+  }
+  soup_message_headers_append (soup_server_message_get_response_headers (msg), "Set-Cookie",
+                               SESSION_COOKIE "=; Path=/; Secure; HttpOnly; SameSite=Strict; "
+                                              "Max-Age=0");
+  set_common_headers (msg);
+  soup_server_message_set_redirect (msg, SOUP_STATUS_SEE_OTHER, "/login");
+}
+
+static void
+handle_metrics (VolactWeb *web, SoupServerMessage *msg)
+{
+  g_autofree char *user = NULL, *password = NULL;
+  VolactWebSession *s = request_session (web, msg, NULL);
+
+  if (s != NULL) {
+    start_page (web, msg, VOLACT_WEB_JOB_METRICS, s);
+    return;
+  }
+  if (!basic_credentials (msg, &user, &password) || !volact_users_valid_name (user)) {
+    respond_basic_challenge (msg);
+    return;
+  }
+  check_password (web, msg, VOLACT_WEB_JOB_METRICS_BASIC, user, password);
+  OPENSSL_cleanse (password, strlen (password));
+}
+
+static void
+handle (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+        gpointer user_data)
+{
+  VolactWeb *web = user_data;
+  const char *method = soup_server_message_get_method (msg);
+  gboolean get = g_str_equal (method, "GET") || g_str_equal (method, "HEAD");
+  gboolean post = g_str_equal (method, "POST");
+
+  if (g_str_equal (path, "/login") && get) {
+    respond_login (msg, SOUP_STATUS_OK, NULL);
+  } else if (g_str_equal (path, "/login") && post) {
+    handle_login_post (web, msg);
+  } else if (g_str_equal (path, "/logout") && post) {
+    handle_logout (web, msg);
+  } else if (g_str_equal (path, "/metrics") && get) {
+    handle_metrics (web, msg);
+  } else if (g_str_equal (path, "/") && get) {
+    VolactWebSession *s = request_session (web, msg, NULL);
+    if (s == NULL)
+      respond_login (msg, SOUP_STATUS_UNAUTHORIZED, NULL);
+    else
+      start_page (web, msg, VOLACT_WEB_JOB_DASHBOARD, s);
+  } else if (g_str_equal (path, "/") || g_str_equal (path, "/login")
+             || g_str_equal (path, "/logout") || g_str_equal (path, "/metrics")) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+                                  g_str_equal (path, "/login") ? "GET, HEAD, POST"
+                                  : g_str_equal (path, "/logout") ? "POST"
+                                                                  : "GET, HEAD");
+    respond_text (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Method not allowed");
+  } else {
+    respond_text (msg, SOUP_STATUS_NOT_FOUND, "Not found");
+  }
+}
+
+/* ---------------------------------------------------------------- job results (web thread) */
+
+static void
+job_done (VolactWebJob *job, gpointer user_data)
+{
+  VolactWeb *web = user_data;
+  SoupServerMessage *msg = job->msg;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  web->jobs--;
+  if (job->kind == VOLACT_WEB_JOB_SIGN_IN || job->kind == VOLACT_WEB_JOB_METRICS_BASIC) {
+    if (job->password_ok) {
+      volact_web_auth_succeeded (web->auth, job->source, job->user);
+    } else {
+      guint n = volact_web_auth_failed (web->auth, job->source, job->user, now);
+      guint wait = volact_web_auth_delay (web->auth, job->source, job->user, now);
+      g_autofree char *slowed
+          = wait ? g_strdup_printf ("; the next sign-in waits %u s", wait) : g_strdup ("");
+      g_warning ("web: failed sign-in as \"%s\" from %s (%u failed from that address%s)",
+                 job->user, job->source, n, slowed);
+    }
+  }
+  switch (job->kind) {
+    case VOLACT_WEB_JOB_SIGN_IN:
+      if (job->password_ok) {
+        const char *token = volact_web_auth_open (web->auth, job->user, job->role, now);
+        g_autofree char *cookie = g_strdup_printf (
+            SESSION_COOKIE "=%s; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=%d", token,
+            VOLACT_WEB_SESSION_MAX);
+        g_message ("web: %s (%s) signed in from %s", job->user, volact_role_name (job->role),
+                   job->source);
+        soup_message_headers_append (soup_server_message_get_response_headers (msg), "Set-Cookie",
+                                     cookie);
+        set_common_headers (msg);
+        soup_server_message_set_redirect (msg, SOUP_STATUS_SEE_OTHER, "/");
+      } else {
+        respond_login (msg, SOUP_STATUS_UNAUTHORIZED, "Wrong user name or password.");
+      }
+      break;
+    case VOLACT_WEB_JOB_METRICS_BASIC:
+      if (!job->password_ok) {
+        respond_basic_challenge (msg);
+        break;
+      }
+      /* fall through */
+    case VOLACT_WEB_JOB_METRICS:
+      respond (msg, SOUP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
+                          g_steal_pointer (&job->body));
+      break;
+    case VOLACT_WEB_JOB_DASHBOARD:
+      respond (msg, SOUP_STATUS_OK, "text/html; charset=utf-8",
+                          g_steal_pointer (&job->body));
+      break;
+  }
+  soup_server_message_unpause (msg);
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+/* The listener's certificate and key, the key read only if others cannot read it. */
+static GTlsCertificate *
+load_certificate (const VolactConfig *cfg, GError **error)
+{
+  g_autofree char *cert = NULL;
+  g_autofree char *key = NULL;
+  g_autofree char *pem = NULL;
+  gsize cert_len = 0, key_len = 0;
+  GTlsCertificate *tls;
+
+  if (cfg->web_certificate == NULL || cfg->web_key == NULL) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG,
+                 "%s must be set when web-port is: the listener speaks only HTTPS",
+                 cfg->web_certificate == NULL ? "web-certificate" : "web-key");
+    return NULL;
+  }
+  if (!g_file_get_contents (cfg->web_certificate, &cert, &cert_len, error)) {
+    g_prefix_error (error, "web-certificate: ");
+    return NULL;
+  }
+  key = volact_private_file_read (cfg->web_key, PEM_MAX, "TLS private key", &key_len, error);
+  if (key == NULL) {
+    g_prefix_error (error, "web-key: ");
+    return NULL;
+  }
+  pem = g_strconcat (cert, "\n", key, NULL);
+  OPENSSL_cleanse (key, key_len);
+  tls = g_tls_certificate_new_from_pem (pem, -1, error);
+  OPENSSL_cleanse (pem, strlen (pem));
+  if (tls == NULL)
+    g_prefix_error (error, "web-certificate %s with web-key %s: ", cfg->web_certificate,
+                    cfg->web_key);
+  return tls;
+}
+
+static gboolean
+listen_all (VolactWeb *web, const VolactConfig *cfg, GError **error)
+{
+  for (char **a = cfg->web_listen; a && *a; a++) {
+    g_autoptr (GInetAddress) ip = g_inet_address_new_from_string (*a);
+    g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (ip, cfg->web_port);
+    if (!soup_server_listen (web->soup, addr, SOUP_SERVER_LISTEN_HTTPS, error)) {
+      g_prefix_error (error, "web-listen %s port %u: ", *a, cfg->web_port);
+      return FALSE;
+    }
+  }
+  web->port = cfg->web_port;
+  return TRUE;
+}
+
+static gpointer
+web_thread (gpointer data)
+{
+  VolactWeb *web = data;
+  const VolactConfig *cfg = volact_host_config (web->host);
+  g_autoptr (GTlsCertificate) cert = NULL;
+  GError *error = NULL;
+
+  g_main_context_push_thread_default (web->context);
+  cert = load_certificate (cfg, &error);
+  if (cert != NULL) {
+    web->soup = soup_server_new ("tls-certificate", cert, "server-header", "volact", NULL);
+    soup_server_add_handler (web->soup, NULL, handle, web, NULL);
+    if (!listen_all (web, cfg, &error))
+      g_clear_object (&web->soup);
+  }
+  g_mutex_lock (&web->lock);
+  web->started = TRUE;
+  web->start_error = error;
+  g_cond_signal (&web->cond);
+  g_mutex_unlock (&web->lock);
+  if (web->soup != NULL) {
+    gint64 deadline;
+    g_main_loop_run (web->loop);
+    soup_server_disconnect (web->soup);
+    /* Pages being made report back here: wait for them, within reason. */
+    for (guint i = 0; i < web->waiting->len; i++)
+      if (!g_source_is_destroyed (web->waiting->pdata[i]))
+        g_source_set_ready_time (web->waiting->pdata[i], 0);
+    deadline = g_get_monotonic_time () + STOP_WAIT_SECONDS * G_USEC_PER_SEC;
+    while (web->jobs > 0 && g_get_monotonic_time () < deadline)
+      g_main_context_iteration (web->context, TRUE);
+    g_clear_object (&web->soup);
+  }
+  g_main_context_pop_thread_default (web->context);
+  return NULL;
+}
+
+VolactWeb *
+volact_web_start (VolactHost *host, VolactServer *server, GError **error)
+{
+  const VolactConfig *cfg = volact_host_config (host);
+  VolactWeb *web;
+
+  if (!g_tls_backend_supports_tls (g_tls_backend_get_default ())) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG,
+                 "web-port: GLib has no TLS backend (install glib-networking)");
+    return NULL;
+  }
+  web = g_new0 (VolactWeb, 1);
+  web->host = host;
+  web->server = server;
+  web->users_path = g_strdup (cfg->web_users);
+  web->auth = volact_web_auth_new ();
+  web->context = g_main_context_new ();
+  web->loop = g_main_loop_new (web->context, FALSE);
+  web->waiting = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
+  g_mutex_init (&web->lock);
+  g_cond_init (&web->cond);
+  /* A broken users file stops the start; a missing one is logged (nobody can sign in yet). */
+  if (g_file_test (web->users_path, G_FILE_TEST_EXISTS)) {
+    web->users = volact_users_load (web->users_path, error);
+    if (web->users == NULL) {
+      g_prefix_error (error, "web-users: ");
+      volact_web_stop (web);
+      return NULL;
+    }
+    stat (web->users_path, &web->users_stat);
+  } else {
+    current_users (web);
+  }
+  web->thread = g_thread_new ("volact-web", web_thread, web);
+  g_mutex_lock (&web->lock);
+  while (!web->started)
+    g_cond_wait (&web->cond, &web->lock);
+  g_mutex_unlock (&web->lock);
+  if (web->start_error != NULL) {
+    g_propagate_error (error, g_steal_pointer (&web->start_error));
+    volact_web_stop (web);
+    return NULL;
+  }
+  return web;
+}
+
+guint
+volact_web_port (VolactWeb *web)
+{
+  return web->port;
+}
+
+void
+volact_web_stop (VolactWeb *web)
+{
+  if (web == NULL)
+    return;
+  if (web->thread != NULL) {
+    g_main_loop_quit (web->loop);
+    g_thread_join (web->thread);
+  }
+  g_main_loop_unref (web->loop);
+  g_main_context_unref (web->context);
+  volact_web_auth_free (web->auth);
+  volact_users_free (web->users);
+  g_ptr_array_unref (web->waiting);
+  g_mutex_clear (&web->lock);
+  g_cond_clear (&web->cond);
+  g_free (web->users_path);
+  g_free (web);
+}
