@@ -40,12 +40,14 @@ write_fingerprint() {
 # authority-url=$authority_url (and $host_plugin_dir / $host_license_dir
 # instead of the build's, if set); sets $port (the port it listens on) and
 # $host_pid. Reuses DIR's state. $host_conf_extra, if set, is appended to the
-# [host] group of its configuration.
+# [host] group of its configuration; @WEBPORT@ in it becomes a free port,
+# set in $web_port.
 start_host() {
   local dir=$1 trust=$2; shift 2
   [ -f "$dir/fingerprint" ] || write_fingerprint "$dir" "machine-$dir" cpu
   for _ in $(seq 20); do
     port=$((20000 + RANDOM % 40000))
+    web_port=$((20000 + RANDOM % 40000))
     cat > "$dir/volactd.conf" <<CONF
 [host]
 plugin-dir = ${host_plugin_dir:-$top_builddir/plugins}
@@ -57,7 +59,7 @@ admin-socket = $dir/admin.sock
 listen = 127.0.0.1
 port = $port
 authority-url = ${authority_url:-}
-${host_conf_extra:-}
+${host_conf_extra:+${host_conf_extra//@WEBPORT@/$web_port}}
 CONF
     rm -f "$dir/admin.sock"
     env VOLACT_TEST_FINGERPRINT_FILE="$dir/fingerprint" "$@" \
