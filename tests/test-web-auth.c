@@ -192,6 +192,28 @@ test_failed_sign_ins (void **state)
   assert_int_equal (volact_web_auth_delay (auth, "203.0.113.9", "carol", t0), 0);
 }
 
+static void
+test_remembered_basic (void **state)
+{
+  g_autoptr (VolactWebAuth) auth = volact_web_auth_new ();
+  const gint64 t0 = 1800000000;
+  VolactRole role = VOLACT_ROLE_ADMIN;
+
+  assert_false (volact_web_auth_recall (auth, "prom", "secret pass", t0, NULL));
+  volact_web_auth_remember (auth, "prom", "secret pass", VOLACT_ROLE_READ_ONLY, t0);
+  assert_true (volact_web_auth_recall (auth, "prom", "secret pass", t0 + 60, &role));
+  assert_int_equal (role, VOLACT_ROLE_READ_ONLY);
+  /* Another password, or the same one split differently between name and password, is not it. */
+  assert_false (volact_web_auth_recall (auth, "prom", "secret pasS", t0 + 60, NULL));
+  assert_false (volact_web_auth_recall (auth, "prom\0secret", " pass", t0 + 60, NULL));
+  assert_false (volact_web_auth_recall (auth, "pro", "msecret pass", t0 + 60, NULL));
+  assert_false (
+      volact_web_auth_recall (auth, "prom", "secret pass", t0 + VOLACT_WEB_BASIC_MEMORY, NULL));
+  volact_web_auth_remember (auth, "prom", "secret pass", VOLACT_ROLE_READ_ONLY, t0);
+  volact_web_auth_forget (auth);
+  assert_false (volact_web_auth_recall (auth, "prom", "secret pass", t0 + 1, NULL));
+}
+
 int
 main (void)
 {
@@ -201,6 +223,7 @@ main (void)
     cmocka_unit_test (test_users_file_errors),
     cmocka_unit_test (test_sessions),
     cmocka_unit_test (test_failed_sign_ins),
+    cmocka_unit_test (test_remembered_basic),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -3,11 +3,16 @@
 
 #include "volact-web-auth.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <string.h>
 
 /* Bounds memory whatever a peer does: the oldest entries give way. */
 #define MAX_SESSIONS 1024
 #define MAX_FAILURE_KEYS 16384
+#define MAX_REMEMBERED 256
 
 typedef struct {
   guint count;
@@ -17,7 +22,14 @@ typedef struct {
 struct _VolactWebAuth {
   GHashTable *sessions; /* token -> VolactWebSession */
   GHashTable *failures; /* "s:ADDRESS" or "u:NAME" -> Failures */
+  GHashTable *basic;    /* hex HMAC of user and password -> Remembered */
+  guint8 hmac_key[32];
 };
+
+typedef struct {
+  VolactRole role;
+  gint64 until;
+} Remembered;
 
 static void
 session_free (gpointer p)
@@ -34,6 +46,9 @@ volact_web_auth_new (void)
   VolactWebAuth *auth = g_new0 (VolactWebAuth, 1);
   auth->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, session_free);
   auth->failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  auth->basic = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (RAND_bytes (auth->hmac_key, sizeof auth->hmac_key) != 1)
+    g_error ("OpenSSL's random generator failed");
   return auth;
 }
 
@@ -44,6 +59,8 @@ volact_web_auth_free (VolactWebAuth *auth)
     return;
   g_hash_table_unref (auth->sessions);
   g_hash_table_unref (auth->failures);
+  g_hash_table_unref (auth->basic);
+  OPENSSL_cleanse (auth->hmac_key, sizeof auth->hmac_key);
   g_free (auth);
 }
 
@@ -207,4 +224,63 @@ volact_web_auth_succeeded (VolactWebAuth *auth, const char *source, const char *
   g_autofree char *u = g_strdup_printf ("u:%s", user);
   g_hash_table_remove (auth->failures, s);
   g_hash_table_remove (auth->failures, u);
+}
+
+/* HMAC-SHA256 (key, USER NUL PASSWORD) in hex: what is remembered instead of the password. */
+static char *
+credential_digest (VolactWebAuth *auth, const char *user, const char *password)
+{
+  g_autoptr (GString) hex = g_string_sized_new (65);
+  gsize ulen = strlen (user), plen = strlen (password);
+  g_autofree guint8 *msg = g_malloc (ulen + 1 + plen);
+  guint8 mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+
+  memcpy (msg, user, ulen + 1);
+  memcpy (msg + ulen + 1, password, plen);
+  if (HMAC (EVP_sha256 (), auth->hmac_key, sizeof auth->hmac_key, msg, ulen + 1 + plen, mac,
+            &mac_len)
+      == NULL)
+    g_error ("OpenSSL HMAC-SHA256 failed");
+  OPENSSL_cleanse (msg, ulen + 1 + plen);
+  for (unsigned int i = 0; i < mac_len; i++)
+    g_string_append_printf (hex, "%02x", mac[i]);
+  return g_string_free (g_steal_pointer (&hex), FALSE);
+}
+
+void
+volact_web_auth_remember (VolactWebAuth *auth, const char *user, const char *password,
+                          VolactRole role, gint64 now)
+{
+  Remembered *r = g_new0 (Remembered, 1);
+
+  if (g_hash_table_size (auth->basic) >= MAX_REMEMBERED)
+    g_hash_table_remove_all (auth->basic);
+  r->role = role;
+  r->until = now + VOLACT_WEB_BASIC_MEMORY;
+  g_hash_table_replace (auth->basic, credential_digest (auth, user, password), r);
+}
+
+gboolean
+volact_web_auth_recall (VolactWebAuth *auth, const char *user, const char *password, gint64 now,
+                        VolactRole *role)
+{
+  g_autofree char *digest = credential_digest (auth, user, password);
+  Remembered *r = g_hash_table_lookup (auth->basic, digest);
+
+  if (r == NULL)
+    return FALSE;
+  if (now >= r->until || now < r->until - VOLACT_WEB_BASIC_MEMORY) {
+    g_hash_table_remove (auth->basic, digest);
+    return FALSE;
+  }
+  if (role != NULL)
+    *role = r->role;
+  return TRUE;
+}
+
+void
+volact_web_auth_forget (VolactWebAuth *auth)
+{
+  g_hash_table_remove_all (auth->basic);
 }

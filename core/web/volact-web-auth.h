@@ -57,6 +57,22 @@ guint volact_web_auth_failed (VolactWebAuth *auth, const char *source, const cha
 /** Records a good sign-in: USER's failures are forgotten, SOURCE's too. */
 void volact_web_auth_succeeded (VolactWebAuth *auth, const char *source, const char *user);
 
+/*
+ * HTTP Basic credentials checked recently (for /metrics, scraped every few
+ * seconds): remembered by an HMAC under a key made at start, never in clear,
+ * for VOLACT_WEB_BASIC_MEMORY seconds, so that the slow hash runs once per
+ * scraper rather than once per scrape. Forgotten when the users file changes.
+ */
+#define VOLACT_WEB_BASIC_MEMORY (10 * 60)
+/** Remembers that USER's PASSWORD was right, with ROLE. */
+void volact_web_auth_remember (VolactWebAuth *auth, const char *user, const char *password,
+                               VolactRole role, gint64 now);
+/** Whether USER's PASSWORD was found right within the memory time (and its role). */
+gboolean volact_web_auth_recall (VolactWebAuth *auth, const char *user, const char *password,
+                                 gint64 now, VolactRole *role);
+/** Forgets every remembered credential. */
+void volact_web_auth_forget (VolactWebAuth *auth);
+
 /** A new random token: 32 bytes as 64 hex digits. */
 char *volact_web_token_new (void);
 

@@ -102,7 +102,6 @@ work (GTask *task, gpointer source, gpointer task_data, GCancellable *cancel)
 
   if (job->kind == VOLACT_WEB_JOB_SIGN_IN || job->kind == VOLACT_WEB_JOB_METRICS_BASIC) {
     job->password_ok = volact_password_check (job->hash, job->password);
-    OPENSSL_cleanse (job->password, strlen (job->password));
     if (!job->password_ok)
       return;
   }

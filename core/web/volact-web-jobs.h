@@ -35,7 +35,7 @@ struct _VolactWebJob {
   SoupServerMessage *msg; /* a reference, paused while the job runs */
   char *source;           /* the peer's address */
   char *user;
-  char *password; /* wiped once checked */
+  char *password; /* wiped when the job is freed */
   char *hash;     /* the user's stored hash; NULL for an unknown user */
   VolactRole role;
   char *csrf;     /* the session's form token, for the dashboard's sign-out form */

@@ -144,6 +144,7 @@ current_users (VolactWeb *web)
                  web->users_path, g_strerror (errno));
     web->users_missing_logged = TRUE;
     g_clear_pointer (&web->users, volact_users_free);
+    volact_web_auth_forget (web->auth);
     memset (&web->users_stat, 0, sizeof web->users_stat);
     return NULL;
   }
@@ -152,6 +153,7 @@ current_users (VolactWeb *web)
       && st.st_size == web->users_stat.st_size)
     return web->users;
   g_clear_pointer (&web->users, volact_users_free);
+  volact_web_auth_forget (web->auth);
   web->users = volact_users_load (web->users_path, &error);
   web->users_stat = st;
   if (web->users == NULL)
@@ -333,7 +335,13 @@ handle_metrics (VolactWeb *web, SoupServerMessage *msg)
     respond_basic_challenge (msg);
     return;
   }
-  check_password (web, msg, VOLACT_WEB_JOB_METRICS_BASIC, user, password);
+  /* Scraped every few seconds: a recently checked password is not hashed again. */
+  current_users (web); /* a changed users file forgets what was remembered */
+  if (volact_web_auth_recall (web->auth, user, password, g_get_real_time () / G_USEC_PER_SEC,
+                              NULL))
+    start_page (web, msg, VOLACT_WEB_JOB_METRICS, NULL);
+  else
+    check_password (web, msg, VOLACT_WEB_JOB_METRICS_BASIC, user, password);
   OPENSSL_cleanse (password, strlen (password));
 }
 
@@ -385,6 +393,8 @@ job_done (VolactWebJob *job, gpointer user_data)
   if (job->kind == VOLACT_WEB_JOB_SIGN_IN || job->kind == VOLACT_WEB_JOB_METRICS_BASIC) {
     if (job->password_ok) {
       volact_web_auth_succeeded (web->auth, job->source, job->user);
+      if (job->kind == VOLACT_WEB_JOB_METRICS_BASIC)
+        volact_web_auth_remember (web->auth, job->user, job->password, job->role, now);
     } else {
       guint n = volact_web_auth_failed (web->auth, job->source, job->user, now);
       guint wait = volact_web_auth_delay (web->auth, job->source, job->user, now);
