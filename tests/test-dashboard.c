@@ -413,6 +413,31 @@ test_status_and_alerts (void **state)
   assert_text (doc, "//section[@id='alerts']//*[@id='health-status']", text);
   cls = g_ascii_strdown (status_name, -1);
   assert_text (doc, "//*[@id='health-status']/@class", cls);
+  /* Then each check: its name, state and message. */
+  {
+    g_autoptr (GVariant) checks = g_variant_lookup_value (fx->page.health, "checks",
+                                                          G_VARIANT_TYPE ("aa{sv}"));
+    assert_non_null (checks);
+    assert_int_equal (count (doc, "//section[@id='alerts']//tr[@class='check']"),
+                      g_variant_n_children (checks));
+    for (gsize i = 0; i < g_variant_n_children (checks); i++) {
+      g_autoptr (GVariant) c = g_variant_get_child_value (checks, i);
+      const char *name = NULL, *st = NULL, *message = NULL;
+      g_autofree char *row = g_strdup_printf ("//section[@id='alerts']//tr[@class='check'][%zu]",
+                                              i + 1);
+      g_autofree char *at = g_strdup_printf ("%s/@data-check", row);
+      g_autofree char *td_state = g_strdup_printf ("%s/td[2]", row);
+      g_autofree char *td_message = g_strdup_printf ("%s/td[3]", row);
+      assert_true (g_variant_lookup (c, "name", "&s", &name));
+      assert_true (g_variant_lookup (c, "state", "&s", &st));
+      assert_true (g_variant_lookup (c, "message", "&s", &message));
+      assert_text (doc, at, name);
+      assert_text (doc, td_state, st);
+      assert_text (doc, td_message, message);
+    }
+    assert_text (doc, "//tr[@data-check='initialization']/td[1]", "Initialization");
+    assert_text (doc, "//tr[@data-check='initialization']/td[2]", "CRITICAL");
+  }
   xmlFreeDoc (doc);
 }
 

@@ -266,6 +266,20 @@ status_class (const char *name)
   return "unknown";
 }
 
+/* The health check's name in words (volact_health_checks); unknown names as they are. */
+static const char *
+check_label (const char *name)
+{
+  static const char *const labels[][2] = { { "initialization", "Initialization" },
+                                           { "dns-publishing", "DNS publishing" },
+                                           { "count", "Count" },
+                                           { "activity", "Activity" } };
+  for (guint i = 0; i < G_N_ELEMENTS (labels); i++)
+    if (g_str_equal (labels[i][0], name))
+      return labels[i][1];
+  return name;
+}
+
 static void
 render_alerts (GString *out, GVariant *health)
 {
@@ -294,8 +308,10 @@ render_alerts (GString *out, GVariant *health)
     g_variant_lookup (c, "name", "&s", &check);
     g_variant_lookup (c, "state", "&s", &state);
     g_variant_lookup (c, "message", "&s", &message);
-    g_string_append (out, "<tr class=\"check\"><td>");
+    g_string_append (out, "<tr class=\"check\" data-check=\"");
     volact_dashboard_escape (out, check);
+    g_string_append (out, "\"><td>");
+    volact_dashboard_escape (out, check_label (check));
     g_string_append_printf (out, "</td><td><span class=\"state %s\">", status_class (state));
     volact_dashboard_escape (out, state);
     g_string_append (out, "</span></td><td>");
@@ -451,7 +467,8 @@ render_cards (GString *out, const VolactDashboardPage *page)
   if (page->health != NULL)
     g_variant_lookup (page->health, "status_name", "&s", &health);
   g_string_append (out, "<div class=\"cards\">\n");
-  append_card (out, "License status", license, g_str_equal (license, "Licensed") ? "ok" : "critical");
+  append_card (out, "License status", license,
+               g_str_equal (license, "Licensed") ? "ok" : "critical");
   append_card (out, "Health", health, status_class (health));
   for (gsize i = 0; counts != NULL && i < g_variant_n_children (counts); i++) {
     const char *app = NULL;
