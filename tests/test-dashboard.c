@@ -355,6 +355,45 @@ check_bars (htmlDocPtr doc, const char *chart, const char *series, GVariant *rep
   }
 }
 
+/* Every bar of CHART stands on the axis, the largest value reaches the top grid line, and the
+ * others are in proportion; every bar lies inside the viewBox. */
+static void
+check_scale (htmlDocPtr doc, const char *chart)
+{
+  g_autofree char *bars_expr = g_strdup_printf ("%s//rect[@data-value]", chart);
+  g_autofree char *top_expr = g_strdup_printf ("%s/line[@class='grid'][last()]/@y1", chart);
+  g_autofree char *base_expr = g_strdup_printf ("%s/line[@class='grid'][1]/@y1", chart);
+  g_autofree char *box_expr = g_strdup_printf ("%s/@viewbox", chart);
+  g_autofree char *top_s = text_of (doc, top_expr);
+  g_autofree char *base_s = text_of (doc, base_expr);
+  g_autofree char *box = text_of (doc, box_expr);
+  g_auto (GStrv) box_parts = g_strsplit (box, " ", -1);
+  xmlXPathObjectPtr bars = xpath (doc, bars_expr);
+  gint64 top = g_ascii_strtoll (top_s, NULL, 10), base = g_ascii_strtoll (base_s, NULL, 10);
+  gint64 width = g_ascii_strtoll (box_parts[2], NULL, 10), max = 0;
+
+  assert_non_null (bars->nodesetval);
+  assert_true (base > top);
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < bars->nodesetval->nodeNr; i++) {
+      xmlNodePtr n = bars->nodesetval->nodeTab[i];
+      g_autofree char *v = (char *) xmlGetProp (n, (const xmlChar *) "data-value");
+      g_autofree char *x = (char *) xmlGetProp (n, (const xmlChar *) "x");
+      g_autofree char *y = (char *) xmlGetProp (n, (const xmlChar *) "y");
+      g_autofree char *w = (char *) xmlGetProp (n, (const xmlChar *) "width");
+      g_autofree char *h = (char *) xmlGetProp (n, (const xmlChar *) "height");
+      gint64 value = g_ascii_strtoll (v, NULL, 10), height = g_ascii_strtoll (h, NULL, 10);
+      if (pass == 0) {
+        max = MAX (max, value);
+        continue;
+      }
+      assert_int_equal (g_ascii_strtoll (y, NULL, 10) + height, base);
+      assert_true (g_ascii_strtoll (x, NULL, 10) + g_ascii_strtoll (w, NULL, 10) <= width);
+      assert_int_equal (height, max > 0 ? value * (base - top) / max : 0);
+    }
+  xmlXPathFreeObject (bars);
+}
+
 static void
 test_charts (void **state)
 {
@@ -382,7 +421,57 @@ test_charts (void **state)
   assert_true (count (doc, labels) >= 5);
   /* The expiration chart: one bar per row (today and the next 29 days). */
   check_bars (doc, expiry, "machines", fx->page.reports[3], "machines", 30);
+  check_scale (doc, history);
+  check_scale (doc, expiry);
   xmlFreeDoc (doc);
+}
+
+/* A long history (120 days) still has a bar per day, inside the chart, with thinned labels;
+ * a range without requests has zero bars on a 0 axis. */
+static void
+test_chart_long_and_empty (void **state)
+{
+  Fixture *fx = *state;
+  const char *history = "//section[@id='report-activity-history']//svg[@role='img']";
+  g_autofree char *bars = g_strdup_printf ("%s//rect[@data-series='requests']", history);
+  g_autofree char *labels = g_strdup_printf ("%s//text[@class='day']", history);
+  g_autofree char *zero = g_strdup_printf ("%s//rect[@data-value='0'][@height='0']", history);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  VolactDashboardPage page = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *html = NULL;
+  htmlDocPtr doc;
+  gint64 since = now - 120 * DAY, until = now + 1;
+
+  page.reports[1] = volact_records_report (volact_host_records (fx->host), "activity-history",
+                                           since, until, &error);
+  assert_non_null (page.reports[1]);
+  g_variant_ref_sink (page.reports[1]);
+  html = volact_dashboard_render (&page);
+  doc = parse (html);
+  check_bars (doc, history, "requests", page.reports[1], "requests",
+              (guint) ((until - 1) / DAY - since / DAY + 1));
+  check_scale (doc, history);
+  assert_true (count (doc, labels) >= 10);
+  assert_true (count (doc, labels) < count (doc, bars));
+  xmlFreeDoc (doc);
+  g_clear_pointer (&page.reports[1], g_variant_unref);
+  g_clear_pointer (&html, g_free);
+
+  /* Three days in 1970: no requests. */
+  page.reports[1] = volact_records_report (volact_host_records (fx->host), "activity-history", 0,
+                                           3 * DAY, &error);
+  assert_non_null (page.reports[1]);
+  g_variant_ref_sink (page.reports[1]);
+  html = volact_dashboard_render (&page);
+  doc = parse (html);
+  assert_int_equal (count (doc, bars), 3);
+  assert_int_equal (count (doc, zero), 6);
+  assert_text (doc, "//table[@data-report='activity-history']/tbody/tr[@class='empty']/td",
+               "No data");
+  check_scale (doc, history);
+  xmlFreeDoc (doc);
+  g_variant_unref (page.reports[1]);
 }
 
 static void
@@ -517,6 +606,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_reports_match_replies, setup, teardown),
     cmocka_unit_test_setup_teardown (test_hostile_name_is_text, setup, teardown),
     cmocka_unit_test_setup_teardown (test_charts, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_chart_long_and_empty, setup, teardown),
     cmocka_unit_test_setup_teardown (test_status_and_alerts, setup, teardown),
     cmocka_unit_test_setup_teardown (test_failed_and_empty, setup, teardown),
     cmocka_unit_test (test_login_page),

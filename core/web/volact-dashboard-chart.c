@@ -165,17 +165,28 @@ volact_dashboard_expiration_days (GVariant *report)
   return days;
 }
 
-/* The y axis' step: the smallest 1, 2 or 5 times a power of ten with 4 steps >= MAX. */
+/* The y axis' grid step: the smallest 1, 2 or 5 times a power of ten that needs at most
+ * 5 steps to reach MAX. */
 static gint64
 axis_step (gint64 max)
 {
   for (gint64 p = 1; p <= G_MAXINT64 / 50; p *= 10)
     for (guint i = 0; i < 3; i++) {
       gint64 step = p * (gint64[]){ 1, 2, 5 }[i];
-      if (step * 4 >= max)
+      if (step * 5 >= max)
         return step;
     }
-  return max / 4 + 1;
+  return max / 5 + 1;
+}
+
+/* The y of VALUE on an axis whose top is MAX. */
+static gint
+y_of (gint64 value, gint64 max)
+{
+  /* MAX fits in 63 bits, so the product could overflow: scale in two steps when large. */
+  gint64 h = max <= G_MAXINT64 / PLOT_HEIGHT ? value * PLOT_HEIGHT / max
+                                             : value / (max / PLOT_HEIGHT + 1);
+  return MARGIN_TOP + PLOT_HEIGHT - (gint) MIN (h, PLOT_HEIGHT);
 }
 
 void
@@ -193,7 +204,9 @@ volact_dashboard_chart (GString *out, const char *id, const char *title,
   for (guint i = 0; i < n; i++)
     for (guint s = 0; s < n_series; s++)
       max = MAX (max, g_array_index (days, VolactChartDay, i).values[s]);
+  /* The largest value reaches the top; grid lines at round steps below it. */
   step = axis_step (max);
+  max = MAX (max, 1);
   /* Few days get wider slots; many days a wider viewBox (the page scales it down). */
   if (n > 0 && MARGIN_LEFT + (gint) n * slot + MARGIN_RIGHT < MIN_WIDTH)
     slot = (MIN_WIDTH - MARGIN_LEFT - MARGIN_RIGHT) / (gint) n;
@@ -208,15 +221,18 @@ volact_dashboard_chart (GString *out, const char *id, const char *title,
                           id, width, height, width, height, id, id);
   volact_dashboard_escape (out, title);
   g_string_append (out, "</title>\n");
-  /* The y axis: five grid lines from 0 to 4 steps. */
-  for (gint t = 0; t <= 4; t++) {
-    gint y = base - t * PLOT_HEIGHT / 4;
-    g_string_append_printf (out,
-                            "<line class=\"grid\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"></line>"
-                            "<text class=\"tick\" x=\"%d\" y=\"%d\" text-anchor=\"end\">%"
-                            G_GINT64_FORMAT "</text>\n",
-                            MARGIN_LEFT, y, width - MARGIN_RIGHT, y, MARGIN_LEFT - 8, y + 4,
-                            step * t);
+  /* The y axis: a grid line per step, and one at the top labelled with the largest value; a
+   * step label too close below the top would overlap it. */
+  for (gint64 t = 0; t <= max; t = t + step < max ? t + step : (t == max ? max + 1 : max)) {
+    gint y = y_of (t, max);
+    g_string_append_printf (out, "<line class=\"grid\" x1=\"%d\" y1=\"%d\" x2=\"%d\" "
+                                 "y2=\"%d\"></line>",
+                            MARGIN_LEFT, y, width - MARGIN_RIGHT, y);
+    if (t == max || y - y_of (max, max) >= 14)
+      g_string_append_printf (out, "<text class=\"tick\" x=\"%d\" y=\"%d\" "
+                                   "text-anchor=\"end\">%" G_GINT64_FORMAT "</text>",
+                              MARGIN_LEFT - 8, y + 4, t);
+    g_string_append_c (out, '\n');
   }
   g_string_append_printf (out,
                           "<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"></line>"
@@ -227,8 +243,7 @@ volact_dashboard_chart (GString *out, const char *id, const char *title,
     const VolactChartDay *d = &g_array_index (days, VolactChartDay, i);
     gint x0 = MARGIN_LEFT + (gint) i * slot + (slot - (gint) n_series * bar) / 2;
     for (guint s = 0; s < n_series; s++) {
-      gint64 v = MAX (d->values[s], 0);
-      gint h = (gint) (v * PLOT_HEIGHT / (step * 4));
+      gint h = base - y_of (MAX (d->values[s], 0), max);
       g_string_append_printf (out,
                               "<rect class=\"bar %s\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
                               "data-day=\"",
