@@ -592,10 +592,13 @@ test_escape (void **state)
 {
   g_autoptr (GString) s = g_string_new (NULL);
 
-  volact_dashboard_escape (s, "a<b>&\"c'\x01\xC3\xA9");
-  assert_string_equal (s->str, "a&lt;b&gt;&amp;&quot;c&#39;\xEF\xBF\xBD\xC3\xA9");
+  volact_dashboard_escape (s, "a<b>&\"c'\x01\x7F\xC3\xA9\tz\n");
+  assert_string_equal (s->str,
+                       "a&lt;b&gt;&amp;&quot;c&#39;\xEF\xBF\xBD\xEF\xBF\xBD\xC3\xA9\tz\n");
+  g_string_truncate (s, 0);
   volact_dashboard_escape (s, NULL);
-  assert_string_equal (s->str, "a&lt;b&gt;&amp;&quot;c&#39;\xEF\xBF\xBD\xC3\xA9");
+  volact_dashboard_escape (s, "");
+  assert_string_equal (s->str, "");
 }
 
 int

@@ -106,6 +106,15 @@ void
 volact_dashboard_escape (GString *out, const char *text)
 {
   for (const char *p = text; p != NULL && *p; p++) {
+    /* The common case first: a run of characters that need nothing. */
+    gsize run = 0;
+    while ((guchar) p[run] >= 0x20 && p[run] != 0x7F && strchr ("&<>\"'", p[run]) == NULL)
+      run++;
+    if (run > 0) {
+      g_string_append_len (out, p, (gssize) run);
+      p += run - 1;
+      continue;
+    }
     switch (*p) {
     case '&': g_string_append (out, "&amp;"); break;
     case '<': g_string_append (out, "&lt;"); break;
@@ -114,7 +123,7 @@ volact_dashboard_escape (GString *out, const char *text)
     case '\'': g_string_append (out, "&#39;"); break;
     default:
       /* Control characters are not allowed in HTML text. */
-      if ((guchar) *p < 0x20 && *p != '\n' && *p != '\t')
+      if (*p != '\n' && *p != '\t')
         g_string_append (out, "\xEF\xBF\xBD");
       else
         g_string_append_c (out, *p);
@@ -355,8 +364,8 @@ render_table (GString *out, const char *name, GVariant *report)
     const char *col = NULL;
     gboolean num = FALSE;
     g_variant_get_child (columns, c, "&s", &col);
-    /* A numeric column may start with "" (no value): the first number decides. */
-    for (gsize r = 0; r < n_rows && !num; r++) {
+    /* The first cell with a value decides: a numeric column may start with "" (no value). */
+    for (gsize r = 0; r < n_rows; r++) {
       g_autoptr (GVariant) row = g_variant_get_child_value (rows, r);
       g_autoptr (GVariant) cell = NULL;
       g_autoptr (GVariant) v = NULL;
@@ -365,6 +374,9 @@ render_table (GString *out, const char *name, GVariant *report)
       cell = g_variant_get_child_value (row, c);
       v = g_variant_get_variant (cell);
       num = g_variant_is_of_type (v, G_VARIANT_TYPE_INT64);
+      if (num || !g_variant_is_of_type (v, G_VARIANT_TYPE_STRING)
+          || g_variant_get_size (v) > 1)
+        break;
     }
     g_string_append (out, num ? "<th class=\"num\">" : "<th>");
     volact_dashboard_escape (out, col);
