@@ -60,9 +60,17 @@ visit (Fixture *fx, guint n, const char *name, const char *edition, gint64 ago, 
   guint8 cmid[16] = { 0x6B, 0x01, 0x02, 0x03, 0x04, 0x05, 0x46, 0x07,
                       0x88, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, (guint8) n };
   VolactVisit v = {
-    .time = g_get_real_time () / G_USEC_PER_SEC - ago, .pool = "reference-pool", .cmid = cmid,
-    .name = name, .edition = edition, .address = "192.0.2.20", .virtual_machine = vm,
-    .counts = TRUE, .state = state, .minutes_left = minutes_left, .retention_days = 30,
+    .time = g_get_real_time () / G_USEC_PER_SEC - ago,
+    .pool = "reference-pool",
+    .cmid = cmid,
+    .name = name,
+    .edition = edition,
+    .address = "192.0.2.20",
+    .virtual_machine = vm,
+    .counts = TRUE,
+    .state = state,
+    .minutes_left = minutes_left,
+    .retention_days = 30,
     .minimum_count = 1,
   };
   guint32 result = 1;
@@ -101,8 +109,8 @@ setup (void **state)
   fx->page.dli = command (fx, "dli", none);
   fx->page.health = command (fx, "health", none);
   for (guint i = 0; i < VOLACT_DASHBOARD_N_REPORTS; i++)
-    fx->page.reports[i] =
-        command (fx, "report", (const char *[]){ volact_records_report_names ()[i], NULL });
+    fx->page.reports[i]
+        = command (fx, "report", (const char *[]){ volact_records_report_names ()[i], NULL });
   fx->page.user = "admin<b>";
   fx->page.csrf_token = CSRF;
   fx->page.now = 1764504000; /* 2025-11-30T12:00:00Z */
@@ -252,10 +260,10 @@ test_reports_match_replies (void **state)
 
   for (guint i = 0; i < VOLACT_DASHBOARD_N_REPORTS; i++) {
     const char *name = volact_records_report_names ()[i];
-    g_autoptr (GVariant) columns = g_variant_lookup_value (fx->page.reports[i], "columns",
-                                                           G_VARIANT_TYPE_STRING_ARRAY);
-    g_autoptr (GVariant) rows = g_variant_lookup_value (fx->page.reports[i], "rows",
-                                                        G_VARIANT_TYPE ("aav"));
+    g_autoptr (GVariant) columns
+        = g_variant_lookup_value (fx->page.reports[i], "columns", G_VARIANT_TYPE_STRING_ARRAY);
+    g_autoptr (GVariant) rows
+        = g_variant_lookup_value (fx->page.reports[i], "rows", G_VARIANT_TYPE ("aav"));
     g_autofree char *table = g_strdup_printf (
         "//section[@id='report-%s']//table[@class='report'][@data-report='%s']", name, name);
     g_autofree char *ths = g_strdup_printf ("%s/thead/tr/th", table);
@@ -304,8 +312,7 @@ test_hostile_name_is_text (void **state)
   Fixture *fx = *state;
   htmlDocPtr doc = parse (fx->html);
 
-  assert_text (doc, "//table[@data-report='machine-expiration-detail']/tbody/tr[1]/td[1]",
-               HOSTILE);
+  assert_text (doc, "//table[@data-report='machine-expiration-detail']/tbody/tr[1]/td[1]", HOSTILE);
   assert_null (strstr (fx->html, "<script"));
   assert_int_equal (count (doc, "//script"), 0);
   xmlFreeDoc (doc);
@@ -324,8 +331,8 @@ check_bars (htmlDocPtr doc, const char *chart, const char *series, GVariant *rep
   gpointer k, v;
 
   {
-    g_autoptr (GVariant) columns = g_variant_lookup_value (report, "columns",
-                                                           G_VARIANT_TYPE_STRING_ARRAY);
+    g_autoptr (GVariant) columns
+        = g_variant_lookup_value (report, "columns", G_VARIANT_TYPE_STRING_ARRAY);
     for (gsize c = 0; c < g_variant_n_children (columns); c++) {
       const char *name = NULL;
       g_variant_get_child (columns, c, "&s", &name);
@@ -504,16 +511,16 @@ test_status_and_alerts (void **state)
   assert_text (doc, "//*[@id='health-status']/@class", cls);
   /* Then each check: its name, state and message. */
   {
-    g_autoptr (GVariant) checks = g_variant_lookup_value (fx->page.health, "checks",
-                                                          G_VARIANT_TYPE ("aa{sv}"));
+    g_autoptr (GVariant) checks
+        = g_variant_lookup_value (fx->page.health, "checks", G_VARIANT_TYPE ("aa{sv}"));
     assert_non_null (checks);
     assert_int_equal (count (doc, "//section[@id='alerts']//tr[@class='check']"),
                       g_variant_n_children (checks));
     for (gsize i = 0; i < g_variant_n_children (checks); i++) {
       g_autoptr (GVariant) c = g_variant_get_child_value (checks, i);
       const char *name = NULL, *st = NULL, *message = NULL;
-      g_autofree char *row = g_strdup_printf ("//section[@id='alerts']//tr[@class='check'][%zu]",
-                                              i + 1);
+      g_autofree char *row
+          = g_strdup_printf ("//section[@id='alerts']//tr[@class='check'][%zu]", i + 1);
       g_autofree char *at = g_strdup_printf ("%s/@data-check", row);
       g_autofree char *td_state = g_strdup_printf ("%s/td[2]", row);
       g_autofree char *td_message = g_strdup_printf ("%s/td[3]", row);
@@ -552,8 +559,10 @@ test_failed_and_empty (void **state)
   assert_text (doc, "/html/head/title", "volact - host");
   assert_int_equal (count (doc, "//table[@data-report='activation-count-summary']/thead/tr/th"), 6);
   assert_int_equal (count (doc, "//table[@data-report='activation-count-summary']/tbody/tr"), 1);
-  assert_text (doc, "//table[@data-report='activation-count-summary']/tbody/tr[@class='empty']"
-                    "/td[@colspan='6']", "No data");
+  assert_text (doc,
+               "//table[@data-report='activation-count-summary']/tbody/tr[@class='empty']"
+               "/td[@colspan='6']",
+               "No data");
   assert_text (doc, "//section[@id='report-licensing-status-summary']/p[@class='error']",
                "cannot make the report: database <disk> is full");
   assert_int_equal (count (doc, "//section[@id='report-licensing-status-summary']//table"), 0);
@@ -593,8 +602,7 @@ test_escape (void **state)
   g_autoptr (GString) s = g_string_new (NULL);
 
   volact_dashboard_escape (s, "a<b>&\"c'\x01\x7F\xC3\xA9\tz\n");
-  assert_string_equal (s->str,
-                       "a&lt;b&gt;&amp;&quot;c&#39;\xEF\xBF\xBD\xEF\xBF\xBD\xC3\xA9\tz\n");
+  assert_string_equal (s->str, "a&lt;b&gt;&amp;&quot;c&#39;\xEF\xBF\xBD\xEF\xBF\xBD\xC3\xA9\tz\n");
   g_string_truncate (s, 0);
   volact_dashboard_escape (s, NULL);
   volact_dashboard_escape (s, "");

@@ -69,12 +69,12 @@ volact_health_parse_args (const char *const *args, VolactHealthOptions *opts, GE
 
 /* The guide's four alerts, in order: the names of volact_health_checks. */
 enum { CHECK_INIT, CHECK_DNS, CHECK_COUNT, CHECK_ACTIVITY, N_CHECKS };
-static const char *const check_names[N_CHECKS] = { "initialization", "dns-publishing", "count",
-                                                   "activity" };
+static const char *const check_names[N_CHECKS]
+    = { "initialization", "dns-publishing", "count", "activity" };
 
 typedef struct {
   VolactHealthStatus worst;
-  GPtrArray *problems[4]; /* per status, in the order found; owns the texts */
+  GPtrArray *problems[4];        /* per status, in the order found; owns the texts */
   GPtrArray *by_check[N_CHECKS]; /* the same texts per check */
   VolactHealthStatus check_worst[N_CHECKS];
 } Verdict;
@@ -122,10 +122,10 @@ check_counts (const VolactHealthFacts *f, const VolactHealthOptions *o, Verdict 
     g_string_append (perf, ";0;");
     if (c->count < o->crit)
       add_problem (v, CHECK_COUNT, VOLACT_HEALTH_CRITICAL,
-             g_strdup_printf ("%s count %u is below %u", c->application, c->count, o->crit));
+                   g_strdup_printf ("%s count %u is below %u", c->application, c->count, o->crit));
     else if (c->count < warn)
       add_problem (v, CHECK_COUNT, VOLACT_HEALTH_WARNING,
-             g_strdup_printf ("%s count %u is below %u", c->application, c->count, warn));
+                   g_strdup_printf ("%s count %u is below %u", c->application, c->count, warn));
   }
 }
 
@@ -141,27 +141,29 @@ evaluate (const VolactHealthFacts *f, const VolactHealthOptions *o, Verdict *v, 
   /* 1. initialization */
   if (!f->activated)
     add_problem (v, CHECK_INIT, VOLACT_HEALTH_CRITICAL,
-           g_strdup_printf ("host not activated: %s",
-                            f->not_activated_reason ? f->not_activated_reason : "unknown reason"));
+                 g_strdup_printf ("host not activated: %s", f->not_activated_reason
+                                                                ? f->not_activated_reason
+                                                                : "unknown reason"));
   if (f->reload_error != NULL)
     add_problem (v, CHECK_INIT, VOLACT_HEALTH_CRITICAL,
-           g_strdup_printf ("the last reload was refused: %s", f->reload_error));
+                 g_strdup_printf ("the last reload was refused: %s", f->reload_error));
   if (!f->listener_up)
     add_problem (v, CHECK_INIT, VOLACT_HEALTH_CRITICAL, g_strdup ("the client listener is not up"));
   /* 2. DNS SRV publishing */
   if (f->dns_error != NULL)
     add_problem (v, CHECK_DNS, VOLACT_HEALTH_WARNING,
-           g_strdup_printf ("DNS SRV publishing is failing: %s", f->dns_error));
+                 g_strdup_printf ("DNS SRV publishing is failing: %s", f->dns_error));
   else if (o->dns_hours > 0 && f->dns_failures > 0)
-    add_problem (v, CHECK_DNS, VOLACT_HEALTH_WARNING,
-           g_strdup_printf ("DNS SRV publishing failed %u time%s in the last %u h (event 12293)",
-                            f->dns_failures, f->dns_failures == 1 ? "" : "s", o->dns_hours));
+    add_problem (
+        v, CHECK_DNS, VOLACT_HEALTH_WARNING,
+        g_strdup_printf ("DNS SRV publishing failed %u time%s in the last %u h (event 12293)",
+                         f->dns_failures, f->dns_failures == 1 ? "" : "s", o->dns_hours));
   /* 3. counts */
   check_counts (f, o, v, perf);
   /* 4. activity */
   if (o->activity_hours > 0 && f->activity_checked && !f->activity_seen)
     add_problem (v, CHECK_ACTIVITY, VOLACT_HEALTH_WARNING,
-           g_strdup_printf ("no client requests in the last %u h", o->activity_hours));
+                 g_strdup_printf ("no client requests in the last %u h", o->activity_hours));
 }
 
 static void
@@ -206,24 +208,24 @@ check_fine (guint check, const VolactHealthFacts *f, const VolactHealthOptions *
   GString *s;
 
   switch (check) {
-  case CHECK_INIT:
-    return g_strdup ("host activated, license data loaded, client listener up");
-  case CHECK_DNS:
-    return o->dns_hours > 0 ? g_strdup_printf ("no publishing failure in the last %u h",
-                                               o->dns_hours)
-                            : g_strdup ("no publishing failure now");
-  case CHECK_COUNT:
-    s = g_string_new (NULL);
-    for (gsize i = 0; i < f->n_counts; i++)
-      g_string_append_printf (s, "%s%s count %u", i ? ", " : "", f->counts[i].application,
-                              f->counts[i].count);
-    return g_string_free (s->len ? s : g_string_append (s, "no application"), FALSE);
-  default:
-    if (o->activity_hours == 0)
-      return g_strdup ("not checked (--no-activity 0)");
-    if (!f->activity_checked)
-      return g_strdup ("not decided: the window holds more events than are read");
-    return g_strdup_printf ("client requests in the last %u h", o->activity_hours);
+    case CHECK_INIT:
+      return g_strdup ("host activated, license data loaded, client listener up");
+    case CHECK_DNS:
+      return o->dns_hours > 0
+                 ? g_strdup_printf ("no publishing failure in the last %u h", o->dns_hours)
+                 : g_strdup ("no publishing failure now");
+    case CHECK_COUNT:
+      s = g_string_new (NULL);
+      for (gsize i = 0; i < f->n_counts; i++)
+        g_string_append_printf (s, "%s%s count %u", i ? ", " : "", f->counts[i].application,
+                                f->counts[i].count);
+      return g_string_free (s->len ? s : g_string_append (s, "no application"), FALSE);
+    default:
+      if (o->activity_hours == 0)
+        return g_strdup ("not checked (--no-activity 0)");
+      if (!f->activity_checked)
+        return g_strdup ("not decided: the window holds more events than are read");
+      return g_strdup_printf ("client requests in the last %u h", o->activity_hours);
   }
 }
 

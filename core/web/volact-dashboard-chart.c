@@ -137,10 +137,10 @@ volact_dashboard_history_days (GVariant *report)
     gint64 d = parse_day (cell_str (row, c_day));
     if (d < first || d > last)
       continue;
-    g_array_index (days, VolactChartDay, d - first).values[0] +=
-        volact_dashboard_cell_int (row, c_req);
-    g_array_index (days, VolactChartDay, d - first).values[1] +=
-        volact_dashboard_cell_int (row, c_new);
+    g_array_index (days, VolactChartDay, d - first).values[0]
+        += volact_dashboard_cell_int (row, c_req);
+    g_array_index (days, VolactChartDay, d - first).values[1]
+        += volact_dashboard_cell_int (row, c_new);
   }
   return days;
 }
@@ -225,12 +225,14 @@ volact_dashboard_chart (GString *out, const char *id, const char *title,
    * step label too close below the top would overlap it. */
   for (gint64 t = 0; t <= max; t = t + step < max ? t + step : (t == max ? max + 1 : max)) {
     gint y = y_of (t, max);
-    g_string_append_printf (out, "<line class=\"grid\" x1=\"%d\" y1=\"%d\" x2=\"%d\" "
-                                 "y2=\"%d\"></line>",
+    g_string_append_printf (out,
+                            "<line class=\"grid\" x1=\"%d\" y1=\"%d\" x2=\"%d\" "
+                            "y2=\"%d\"></line>",
                             MARGIN_LEFT, y, width - MARGIN_RIGHT, y);
     if (t == max || y - y_of (max, max) >= 14)
-      g_string_append_printf (out, "<text class=\"tick\" x=\"%d\" y=\"%d\" "
-                                   "text-anchor=\"end\">%" G_GINT64_FORMAT "</text>",
+      g_string_append_printf (out,
+                              "<text class=\"tick\" x=\"%d\" y=\"%d\" "
+                              "text-anchor=\"end\">%" G_GINT64_FORMAT "</text>",
                               MARGIN_LEFT - 8, y + 4, t);
     g_string_append_c (out, '\n');
   }
@@ -249,8 +251,9 @@ volact_dashboard_chart (GString *out, const char *id, const char *title,
                               "data-day=\"",
                               series[s].name, x0 + (gint) s * bar, base - h, bar, h);
       volact_dashboard_escape (out, d->day);
-      g_string_append_printf (out, "\" data-series=\"%s\" data-value=\"%" G_GINT64_FORMAT
-                              "\"><title>", series[s].name, d->values[s]);
+      g_string_append_printf (out,
+                              "\" data-series=\"%s\" data-value=\"%" G_GINT64_FORMAT "\"><title>",
+                              series[s].name, d->values[s]);
       volact_dashboard_escape (out, d->day);
       g_string_append_printf (out, ": %" G_GINT64_FORMAT " %s</title></rect>\n", d->values[s],
                               series[s].label);

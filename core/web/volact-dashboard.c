@@ -12,60 +12,60 @@
 
 #include <string.h>
 
-static const char style[] =
-    "*{box-sizing:border-box}"
-    "body{margin:0;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',"
-    "Arial,sans-serif;color:#1f2933;background:#f4f5f7}"
-    ".top{display:flex;align-items:center;justify-content:space-between;padding:12px 28px;"
-    "background:#fff;border-bottom:1px solid #d9dde3}"
-    ".top h1{margin:0;font-size:20px;font-weight:600}.top h1 .host{color:#52606d;font-weight:400}"
-    ".session{display:flex;align-items:center;gap:12px;color:#52606d}"
-    ".session form{margin:0}"
-    "button{font:inherit;padding:6px 14px;border:1px solid #9aa5b1;border-radius:4px;"
-    "background:#fff;color:#1f2933;cursor:pointer}button:hover{background:#eef0f3}"
-    ".page{max-width:1220px;margin:0 auto;padding:16px 28px 40px}"
-    ".generated{color:#616e7c;margin:4px 0 12px}"
-    ".toc{display:flex;flex-wrap:wrap;gap:6px 16px;margin:0 0 16px;padding:0;list-style:none}"
-    ".toc a{color:#2f5d8a;text-decoration:none}.toc a:hover{text-decoration:underline}"
-    ".cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:12px;"
-    "margin-bottom:16px}"
-    ".card{background:#fff;border:1px solid #d9dde3;border-radius:6px;padding:12px 16px}"
-    ".card .label{color:#616e7c;font-size:12px;text-transform:uppercase;letter-spacing:.04em}"
-    ".card .value{font-size:22px;font-weight:600;margin-top:2px;overflow-wrap:anywhere}"
-    "section{background:#fff;border:1px solid #d9dde3;border-radius:6px;padding:16px 20px;"
-    "margin-bottom:16px}"
-    "h2{font-size:17px;font-weight:600;margin:0 0 8px}"
-    ".range{color:#616e7c;margin:0 0 10px}"
-    "dl{display:grid;grid-template-columns:minmax(180px,max-content) 1fr;gap:4px 20px;margin:0}"
-    "dt{color:#52606d}dd{margin:0;overflow-wrap:anywhere}"
-    "dd ul{margin:0;padding:0;list-style:none}"
-    ".scroll{overflow-x:auto;max-height:640px;overflow-y:auto}"
-    "table{border-collapse:collapse;width:100%}"
-    "th,td{padding:5px 10px;border-bottom:1px solid #e4e7eb;text-align:left;white-space:nowrap}"
-    "th{background:#f0f2f5;font-weight:600;position:sticky;top:0}"
-    "tbody tr:nth-child(even){background:#fafbfc}"
-    ".num{text-align:right;font-variant-numeric:tabular-nums}"
-    "tr.empty td{color:#7b8794;text-align:center;font-style:italic}"
-    ".error{color:#9b1c1c;background:#fdecec;border:1px solid #f5c2c2;border-radius:4px;"
-    "padding:8px 12px}"
-    ".state{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;"
-    "font-weight:600;border:1px solid}"
-    "#health-status{padding:10px 14px;border-radius:4px;border:1px solid;margin:0 0 12px;"
-    "font-weight:600}"
-    ".ok{color:#1e6b34;background:#e8f5ec;border-color:#b5dcc0}"
-    ".warning{color:#7a4d00;background:#fff4e0;border-color:#f0d19a}"
-    ".critical{color:#9b1c1c;background:#fdecec;border-color:#f5c2c2}"
-    ".unknown{color:#52606d;background:#eef0f3;border-color:#cbd2d9}"
-    "svg.chart{display:block;width:100%;height:auto;margin:4px 0 12px;font-size:12px}"
-    "svg .grid{stroke:#e4e7eb}svg .axis{stroke:#7b8794}svg text{fill:#52606d}"
-    ".bar.requests,.key.requests{fill:#4c78a8}"
-    ".bar.new_activations,.key.new_activations{fill:#f28e2b}"
-    ".bar.machines,.key.machines{fill:#e15759}"
-    ".login{max-width:380px;margin:80px auto;background:#fff;border:1px solid #d9dde3;"
-    "border-radius:6px;padding:24px 28px}"
-    ".login h1{font-size:20px;margin:0 0 16px}.login label{display:block;margin:10px 0 4px}"
-    ".login input[type=text],.login input[type=password]{width:100%;padding:7px 9px;font:inherit;"
-    "border:1px solid #9aa5b1;border-radius:4px}.login button{margin-top:16px;width:100%}";
+static const char style[]
+    = "*{box-sizing:border-box}"
+      "body{margin:0;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',"
+      "Arial,sans-serif;color:#1f2933;background:#f4f5f7}"
+      ".top{display:flex;align-items:center;justify-content:space-between;padding:12px 28px;"
+      "background:#fff;border-bottom:1px solid #d9dde3}"
+      ".top h1{margin:0;font-size:20px;font-weight:600}.top h1 .host{color:#52606d;font-weight:400}"
+      ".session{display:flex;align-items:center;gap:12px;color:#52606d}"
+      ".session form{margin:0}"
+      "button{font:inherit;padding:6px 14px;border:1px solid #9aa5b1;border-radius:4px;"
+      "background:#fff;color:#1f2933;cursor:pointer}button:hover{background:#eef0f3}"
+      ".page{max-width:1220px;margin:0 auto;padding:16px 28px 40px}"
+      ".generated{color:#616e7c;margin:4px 0 12px}"
+      ".toc{display:flex;flex-wrap:wrap;gap:6px 16px;margin:0 0 16px;padding:0;list-style:none}"
+      ".toc a{color:#2f5d8a;text-decoration:none}.toc a:hover{text-decoration:underline}"
+      ".cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:12px;"
+      "margin-bottom:16px}"
+      ".card{background:#fff;border:1px solid #d9dde3;border-radius:6px;padding:12px 16px}"
+      ".card .label{color:#616e7c;font-size:12px;text-transform:uppercase;letter-spacing:.04em}"
+      ".card .value{font-size:22px;font-weight:600;margin-top:2px;overflow-wrap:anywhere}"
+      "section{background:#fff;border:1px solid #d9dde3;border-radius:6px;padding:16px 20px;"
+      "margin-bottom:16px}"
+      "h2{font-size:17px;font-weight:600;margin:0 0 8px}"
+      ".range{color:#616e7c;margin:0 0 10px}"
+      "dl{display:grid;grid-template-columns:minmax(180px,max-content) 1fr;gap:4px 20px;margin:0}"
+      "dt{color:#52606d}dd{margin:0;overflow-wrap:anywhere}"
+      "dd ul{margin:0;padding:0;list-style:none}"
+      ".scroll{overflow-x:auto;max-height:640px;overflow-y:auto}"
+      "table{border-collapse:collapse;width:100%}"
+      "th,td{padding:5px 10px;border-bottom:1px solid #e4e7eb;text-align:left;white-space:nowrap}"
+      "th{background:#f0f2f5;font-weight:600;position:sticky;top:0}"
+      "tbody tr:nth-child(even){background:#fafbfc}"
+      ".num{text-align:right;font-variant-numeric:tabular-nums}"
+      "tr.empty td{color:#7b8794;text-align:center;font-style:italic}"
+      ".error{color:#9b1c1c;background:#fdecec;border:1px solid #f5c2c2;border-radius:4px;"
+      "padding:8px 12px}"
+      ".state{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;"
+      "font-weight:600;border:1px solid}"
+      "#health-status{padding:10px 14px;border-radius:4px;border:1px solid;margin:0 0 12px;"
+      "font-weight:600}"
+      ".ok{color:#1e6b34;background:#e8f5ec;border-color:#b5dcc0}"
+      ".warning{color:#7a4d00;background:#fff4e0;border-color:#f0d19a}"
+      ".critical{color:#9b1c1c;background:#fdecec;border-color:#f5c2c2}"
+      ".unknown{color:#52606d;background:#eef0f3;border-color:#cbd2d9}"
+      "svg.chart{display:block;width:100%;height:auto;margin:4px 0 12px;font-size:12px}"
+      "svg .grid{stroke:#e4e7eb}svg .axis{stroke:#7b8794}svg text{fill:#52606d}"
+      ".bar.requests,.key.requests{fill:#4c78a8}"
+      ".bar.new_activations,.key.new_activations{fill:#f28e2b}"
+      ".bar.machines,.key.machines{fill:#e15759}"
+      ".login{max-width:380px;margin:80px auto;background:#fff;border:1px solid #d9dde3;"
+      "border-radius:6px;padding:24px 28px}"
+      ".login h1{font-size:20px;margin:0 0 16px}.login label{display:block;margin:10px 0 4px}"
+      ".login input[type=text],.login input[type=password]{width:100%;padding:7px 9px;font:inherit;"
+      "border:1px solid #9aa5b1;border-radius:4px}.login button{margin-top:16px;width:100%}";
 
 static const char *const report_titles[][2] = {
   { "activation-count-summary", "Activation count summary" },
@@ -116,17 +116,27 @@ volact_dashboard_escape (GString *out, const char *text)
       continue;
     }
     switch (*p) {
-    case '&': g_string_append (out, "&amp;"); break;
-    case '<': g_string_append (out, "&lt;"); break;
-    case '>': g_string_append (out, "&gt;"); break;
-    case '"': g_string_append (out, "&quot;"); break;
-    case '\'': g_string_append (out, "&#39;"); break;
-    default:
-      /* Control characters are not allowed in HTML text. */
-      if (*p != '\n' && *p != '\t')
-        g_string_append (out, "\xEF\xBF\xBD");
-      else
-        g_string_append_c (out, *p);
+      case '&':
+        g_string_append (out, "&amp;");
+        break;
+      case '<':
+        g_string_append (out, "&lt;");
+        break;
+      case '>':
+        g_string_append (out, "&gt;");
+        break;
+      case '"':
+        g_string_append (out, "&quot;");
+        break;
+      case '\'':
+        g_string_append (out, "&#39;");
+        break;
+      default:
+        /* Control characters are not allowed in HTML text. */
+        if (*p != '\n' && *p != '\t')
+          g_string_append (out, "\xEF\xBF\xBD");
+        else
+          g_string_append_c (out, *p);
     }
   }
 }
@@ -300,8 +310,9 @@ render_alerts (GString *out, GVariant *health)
     g_variant_lookup (health, "text", "&s", &text);
     checks = g_variant_lookup_value (health, "checks", G_VARIANT_TYPE ("aa{sv}"));
   }
-  g_string_append_printf (out, "<section id=\"alerts\"><h2>Alerts</h2>\n"
-                               "<p id=\"health-status\" class=\"%s\">",
+  g_string_append_printf (out,
+                          "<section id=\"alerts\"><h2>Alerts</h2>\n"
+                          "<p id=\"health-status\" class=\"%s\">",
                           status_class (name));
   volact_dashboard_escape (out, text);
   g_string_append (out, "</p>\n");
@@ -351,8 +362,8 @@ append_range (GString *out, GVariant *report)
 static void
 render_table (GString *out, const char *name, GVariant *report)
 {
-  g_autoptr (GVariant) columns = g_variant_lookup_value (report, "columns",
-                                                         G_VARIANT_TYPE_STRING_ARRAY);
+  g_autoptr (GVariant) columns
+      = g_variant_lookup_value (report, "columns", G_VARIANT_TYPE_STRING_ARRAY);
   g_autoptr (GVariant) rows = g_variant_lookup_value (report, "rows", G_VARIANT_TYPE ("aav"));
   gsize n_cols = columns ? g_variant_n_children (columns) : 0;
   gsize n_rows = rows ? g_variant_n_children (rows) : 0;
@@ -374,8 +385,7 @@ render_table (GString *out, const char *name, GVariant *report)
       cell = g_variant_get_child_value (row, c);
       v = g_variant_get_variant (cell);
       num = g_variant_is_of_type (v, G_VARIANT_TYPE_INT64);
-      if (num || !g_variant_is_of_type (v, G_VARIANT_TYPE_STRING)
-          || g_variant_get_size (v) > 1)
+      if (num || !g_variant_is_of_type (v, G_VARIANT_TYPE_STRING) || g_variant_get_size (v) > 1)
         break;
     }
     g_string_append (out, num ? "<th class=\"num\">" : "<th>");
@@ -409,8 +419,8 @@ render_table (GString *out, const char *name, GVariant *report)
 static void
 render_report (GString *out, guint i, GVariant *report, const char *error)
 {
-  static const VolactChartSeries history[] = { { "requests", "requests" },
-                                               { "new_activations", "new activations" } };
+  static const VolactChartSeries history[]
+      = { { "requests", "requests" }, { "new_activations", "new activations" } };
   static const VolactChartSeries expiring[] = { { "machines", "machines whose grace ends" } };
   const char *name = report_titles[i][0];
   g_autoptr (GArray) days = NULL;
