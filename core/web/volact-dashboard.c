@@ -65,7 +65,8 @@ static const char style[]
       "border-radius:6px;padding:24px 28px}"
       ".login h1{font-size:20px;margin:0 0 16px}.login label{display:block;margin:10px 0 4px}"
       ".login input[type=text],.login input[type=password]{width:100%;padding:7px 9px;font:inherit;"
-      "border:1px solid #9aa5b1;border-radius:4px}.login button{margin-top:16px;width:100%}";
+      "border:1px solid #9aa5b1;border-radius:4px}.login button{margin-top:16px;width:100%;"
+      "background:#2f5d8a;border-color:#2f5d8a;color:#fff}.login button:hover{background:#264d73}";
 
 static const char *const report_titles[][2] = {
   { "activation-count-summary", "Activation count summary" },
