@@ -200,6 +200,52 @@ test_labels_and_pipes (void **state)
                              "'count_my app'=3;;;0;");
 }
 
+/* Check C of volact_health_checks (F, ARGS): its name, state and message. */
+static void
+assert_check (const VolactHealthFacts *f, const char *const *args, gsize c, const char *name,
+              const char *state, const char *message)
+{
+  VolactHealthOptions o = options (args);
+  g_autoptr (GVariant) checks = g_variant_ref_sink (volact_health_checks (f, &o));
+  g_autoptr (GVariant) check = NULL;
+  const char *got_name = NULL, *got_state = NULL, *got_message = NULL;
+
+  assert_int_equal (g_variant_n_children (checks), 4);
+  check = g_variant_get_child_value (checks, c);
+  assert_true (g_variant_lookup (check, "name", "&s", &got_name));
+  assert_true (g_variant_lookup (check, "state", "&s", &got_state));
+  assert_true (g_variant_lookup (check, "message", "&s", &got_message));
+  assert_string_equal (got_name, name);
+  assert_string_equal (got_state, state);
+  assert_string_equal (got_message, message);
+}
+
+/* The four checks one by one, as the dashboard and --json show them. */
+static void
+test_checks_one_by_one (void **state)
+{
+  const char *none[] = { NULL };
+  const char *crit[] = { "-c", "10", "--no-activity", "0", NULL };
+  VolactHealthFacts f = healthy ();
+  (void) state;
+  assert_check (&f, none, 0, "initialization", "OK",
+                "host activated, license data loaded, client listener up");
+  assert_check (&f, none, 1, "dns-publishing", "OK", "no publishing failure in the last 24 h");
+  assert_check (&f, none, 2, "count", "OK", "kms11 count 30, office count 7");
+  assert_check (&f, none, 3, "activity", "OK", "client requests in the last 24 h");
+  /* Each check carries its own problems and the worst of their states. */
+  f.activated = FALSE;
+  f.not_activated_reason = "no host key is installed";
+  f.listener_up = FALSE;
+  f.dns_failures = 1;
+  assert_check (&f, none, 0, "initialization", "CRITICAL",
+                "host not activated: no host key is installed; the client listener is not up");
+  assert_check (&f, none, 1, "dns-publishing", "WARNING",
+                "DNS SRV publishing failed 1 time in the last 24 h (event 12293)");
+  assert_check (&f, crit, 2, "count", "CRITICAL", "office count 7 is below 10");
+  assert_check (&f, crit, 3, "activity", "OK", "not checked (--no-activity 0)");
+}
+
 static void
 test_bad_arguments (void **state)
 {
@@ -226,6 +272,7 @@ main (void)
     cmocka_unit_test (test_initialization_failures),
     cmocka_unit_test (test_dns_and_activity),
     cmocka_unit_test (test_labels_and_pipes),
+    cmocka_unit_test (test_checks_one_by_one),
     cmocka_unit_test (test_bad_arguments),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);

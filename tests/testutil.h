@@ -5,6 +5,8 @@
 
 #include <glib.h>
 
+#include "volact-config.h"
+
 /** A new private temporary folder (mode 0700); free with test_rmtree + g_free. */
 char *test_tmpdir (void);
 /** Removes PATH and everything below it. */
@@ -26,5 +28,12 @@ char *test_reference_trust (void);
  * the folder (g_free). Aborts the test on failure.
  */
 char *test_license_dir_with (const char *dir, const char *extra);
+
+/**
+ * A host configuration for in-process tests: the built plugins, the source
+ * tree's license data, the DEMO ONLY reference authority, DIR/state as the
+ * state folder, and the client listener on 127.0.0.1 at a free port.
+ */
+VolactConfig *test_host_config (const char *dir);
 
 #endif

@@ -141,5 +141,6 @@ volact_cmd_health (VolactHost *host, const char *const *args, GError **error)
   g_variant_dict_insert (d, "summary", "s", summary);
   g_variant_dict_insert (d, "perfdata", "s", perfdata);
   g_variant_dict_insert (d, "text", "s", line);
+  g_variant_dict_insert_value (d, "checks", volact_health_checks (&facts, &opts));
   return g_variant_dict_end (d);
 }

@@ -61,6 +61,14 @@ VolactHealthStatus volact_health_evaluate (const VolactHealthFacts *facts,
                                            const VolactHealthOptions *opts, char **summary,
                                            char **perfdata);
 
+/**
+ * The four checks one by one, for `health --json` and the dashboard: a
+ * floating aa{sv}, each with "name" (initialization, dns-publishing, count,
+ * activity), "state" (OK, WARNING or CRITICAL: the worst of its problems) and
+ * "message" (its problems joined by "; ", else what it found).
+ */
+GVariant *volact_health_checks (const VolactHealthFacts *facts, const VolactHealthOptions *opts);
+
 /** "OK", "WARNING", "CRITICAL" or "UNKNOWN". */
 const char *volact_health_status_name (VolactHealthStatus status);
 
