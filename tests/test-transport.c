@@ -104,28 +104,11 @@ static int
 setup (void **state)
 {
   Fixture *fx = g_new0 (Fixture, 1);
-  VolactConfig *cfg = volact_config_new_default ();
-  g_autoptr (GError) error = NULL;
 
   fx->dir = test_tmpdir ();
-  g_strfreev (cfg->listen);
-  cfg->listen = g_strsplit ("127.0.0.1", ";", -1);
-  cfg->port = 0; /* a free port (the configuration file could not say 0) */
-  g_strfreev (cfg->plugin_dirs);
-  cfg->plugin_dirs = g_new0 (char *, 2);
-  cfg->plugin_dirs[0] = test_buildpath ("plugins");
-  g_free (cfg->license_dir);
-  cfg->license_dir = test_srcpath ("licenses");
-  g_free (cfg->trust);
-  cfg->trust = test_reference_trust ();
-  cfg->demo_authority = TRUE; /* tests sign with the DEMO ONLY reference authority */
-  g_free (cfg->state_dir);
-  cfg->state_dir = g_build_filename (fx->dir, "state", NULL);
-  fx->host = volact_host_new (cfg, &error);
-  if (fx->host == NULL) {
-    print_error ("volact_host_new: %s\n", error->message);
+  fx->host = test_host_new (fx->dir);
+  if (fx->host == NULL)
     return -1;
-  }
   accept_emfile = add_failures = add_after_emfile = add_failed = 0;
   g_ptr_array_set_size (warnings, 0);
   *state = fx;

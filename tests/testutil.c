@@ -149,3 +149,29 @@ test_license_dir_with (const char *dir, const char *extra)
              err ? err : "");
   return g_steal_pointer (&licenses);
 }
+
+VolactHost *
+test_host_new (const char *dir)
+{
+  VolactConfig *cfg = volact_config_new_default ();
+  g_autoptr (GError) error = NULL;
+  VolactHost *host;
+
+  g_strfreev (cfg->listen);
+  cfg->listen = g_strsplit ("127.0.0.1", ";", -1);
+  cfg->port = 0; /* a free port (the configuration file could not say 0) */
+  g_strfreev (cfg->plugin_dirs);
+  cfg->plugin_dirs = g_new0 (char *, 2);
+  cfg->plugin_dirs[0] = test_buildpath ("plugins");
+  g_free (cfg->license_dir);
+  cfg->license_dir = test_srcpath ("licenses");
+  g_free (cfg->trust);
+  cfg->trust = test_reference_trust ();
+  cfg->demo_authority = TRUE; /* tests sign with the DEMO ONLY reference authority */
+  g_free (cfg->state_dir);
+  cfg->state_dir = g_build_filename (dir, "state", NULL);
+  host = volact_host_new (cfg, &error);
+  if (host == NULL)
+    g_printerr ("volact_host_new: %s\n", error->message);
+  return host;
+}

@@ -5,6 +5,8 @@
 
 #include <glib.h>
 
+#include "volact-host.h"
+
 /** A new private temporary folder (mode 0700); free with test_rmtree + g_free. */
 char *test_tmpdir (void);
 /** Removes PATH and everything below it. */
@@ -26,5 +28,13 @@ char *test_reference_trust (void);
  * the folder (g_free). Aborts the test on failure.
  */
 char *test_license_dir_with (const char *dir, const char *extra);
+
+/**
+ * An in-process host, not activated, that will listen on 127.0.0.1 at a free
+ * port (port 0), with the built reference plugins and license data, trusting
+ * the DEMO ONLY reference authority, its state in DIR/state. NULL (the error
+ * printed) on failure.
+ */
+VolactHost *test_host_new (const char *dir);
 
 #endif
