@@ -33,9 +33,15 @@ fill (VolactHost *host, guint n)
 
   for (guint i = 0; i < n; i++) {
     guint8 cmid[16] = { 0 };
-    VolactVisit v = { .time = now, .pool = app->id, .cmid = cmid, .name = "",
-                      .edition = "win7-enterprise", .address = "192.0.2.1", .counts = TRUE,
-                      .state = (guint8) (i % VOLACT_RECORDS_N_STATES), .retention_days = 30,
+    VolactVisit v = { .time = now,
+                      .pool = app->id,
+                      .cmid = cmid,
+                      .name = "",
+                      .edition = "win7-enterprise",
+                      .address = "192.0.2.1",
+                      .counts = TRUE,
+                      .state = (guint8) (i % VOLACT_RECORDS_N_STATES),
+                      .retention_days = 30,
                       .minimum_count = 25 };
     guint32 result;
     guint64 ticket;
@@ -56,8 +62,8 @@ main (int argc, char **argv)
   guint n = argc > 1 ? (guint) strtoul (argv[1], NULL, 10) : 1000000;
   g_autofree char *dir = test_tmpdir ();
   g_autofree char *fp = g_build_filename (dir, "fingerprint", NULL);
-  static const char *const editions[] = { "win7-enterprise", "win7-professional",
-                                          "server2008r2-standard", "" };
+  static const char *const editions[]
+      = { "win7-enterprise", "win7-professional", "server2008r2-standard", "" };
   VolactRequestCounters *counters;
   VolactHost *host;
   gint64 t0;

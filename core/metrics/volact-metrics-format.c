@@ -128,8 +128,7 @@ format_host (GString *out, const VolactMetricsSnapshot *snap)
             "edition", e->edition, NULL);
   }
   family (out, "volact_edition_active", "gauge",
-          "1 when the application's count reaches the edition's minimum (clients of the edition "
-          "activate), else 0.");
+          "1 when the application's count reaches the edition's minimum, else 0.");
   for (guint i = 0; i < snap->editions->len; i++) {
     const VolactMetricsEdition *e = &g_array_index (snap->editions, VolactMetricsEdition, i);
     sample (out, "volact_edition_active", e->active ? 1 : 0, "application", e->application,
@@ -153,8 +152,7 @@ format_server (GString *out, const VolactMetricsSnapshot *snap)
   }
   if (!snap->have_server)
     return;
-  single (out, "volact_connections_open", "gauge", "Client connections open now.",
-          s->connections);
+  single (out, "volact_connections_open", "gauge", "Client connections open now.", s->connections);
   single (out, "volact_connections_accepted_total", "counter", "Client connections accepted.",
           s->accepted);
   single (out, "volact_connections_refused_total", "counter",

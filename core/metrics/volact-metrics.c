@@ -73,7 +73,8 @@ volact_metrics_snapshot_free (VolactMetricsSnapshot *snap)
   g_free (snap);
 }
 
-/* The process's start (unix seconds) from /proc, as the Prometheus clients take it; 0 if unknown. */
+/* The process's start (unix seconds) from /proc, as the Prometheus clients take it; 0 if unknown.
+ */
 static gint64
 process_start_time (void)
 {
@@ -87,7 +88,7 @@ process_start_time (void)
     return 0;
   /* Field 22 (starttime, in ticks after boot) counts from after the ")" ending field 2. */
   p = strrchr (stat, ')');
-  for (guint field = 2; p != NULL && field < 21; field++)
+  for (guint field = 2; p != NULL && field < 22; field++)
     p = strchr (p + 1, ' ');
   btime = strstr (sys, "\nbtime ");
   if (p == NULL || btime == NULL)

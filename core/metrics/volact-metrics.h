@@ -81,7 +81,8 @@ VolactMetricsSnapshot *volact_metrics_collect (VolactHost *host, VolactServer *s
 /** SNAP in the text exposition format 0.0.4: HELP and TYPE for every family. */
 char *volact_metrics_format (const VolactMetricsSnapshot *snap);
 
-/** The host's metrics in the Prometheus text exposition format 0.0.4, collected now; safe from any thread. */
+/** The host's metrics in the Prometheus text exposition format 0.0.4, collected now; safe from any
+ * thread. */
 char *volact_metrics_render (VolactHost *host, VolactServer *server);
 
 G_END_DECLS

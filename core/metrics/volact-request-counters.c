@@ -89,8 +89,7 @@ volact_request_counters_add (VolactRequestCounters *c, const char *edition, guin
     __atomic_store_n (&e->n_results, i + 1, __ATOMIC_RELEASE);
   }
   /* One writer: a plain load and store, atomic only so that readers see whole values. */
-  __atomic_store_n (&r->count, __atomic_load_n (&r->count, __ATOMIC_RELAXED) + 1,
-                    __ATOMIC_RELAXED);
+  __atomic_store_n (&r->count, __atomic_load_n (&r->count, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 
 void

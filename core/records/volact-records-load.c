@@ -95,12 +95,12 @@ volact_records_load_clients (VolactRecords *records, GError **error)
     if (pool < 1 || pool >= records->pools->len || g_ptr_array_index (records->pools, pool) == NULL
         || cmid == NULL || sqlite3_column_bytes (rows, 1) != 16)
       continue; /* not written by us */
-    if (!volact_index_load_add (records->index, (guint) pool, cmid,
-                           clamp_time (sqlite3_column_int64 (rows, 4)),
-                           volact_index_name_hash ((const char *) sqlite3_column_text (rows, 2)),
-                           volact_index_name_hash ((const char *) sqlite3_column_text (rows, 3)),
-                           (guint8) (((flags & CLIENT_COUNTED) ? VOLACT_INDEX_COUNTED : 0)
-                                     | ((flags & CLIENT_VM) ? VOLACT_INDEX_VM : 0))))
+    if (!volact_index_load_add (
+            records->index, (guint) pool, cmid, clamp_time (sqlite3_column_int64 (rows, 4)),
+            volact_index_name_hash ((const char *) sqlite3_column_text (rows, 2)),
+            volact_index_name_hash ((const char *) sqlite3_column_text (rows, 3)),
+            (guint8) (((flags & CLIENT_COUNTED) ? VOLACT_INDEX_COUNTED : 0)
+                      | ((flags & CLIENT_VM) ? VOLACT_INDEX_VM : 0))))
       continue;
     e = volact_index_lookup (records->index, (guint) pool, cmid);
     e->state = (guint8) sqlite3_column_int (rows, 6);

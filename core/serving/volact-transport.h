@@ -143,8 +143,10 @@ struct _VolactServer {
 
   gint64 now;  /* monotonic µs, taken once per dispatch */
   gint64 wall; /* unix seconds, likewise */
-  VolactServerStats stats;        /* STAT_INC/STAT_SET only */
-  VolactRequestCounters *answers; /* by edition and result, for the metrics */
+  /* Written with STAT_INC/STAT_SET only: the metrics read them from another thread. */
+  VolactServerStats stats;
+  /* Requests by edition and result, for the metrics. */
+  VolactRequestCounters *answers;
   gint64 refused_logged;
   guint64 refused_unlogged;
   gint64 accept_error_logged;
