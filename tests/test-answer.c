@@ -132,6 +132,7 @@ test_not_activated (void **state)
   fx->st.activated = FALSE;
   a = ask (fx, "win7-enterprise", 1, FALSE);
   assert_int_equal (a.error_code, (guint32) VOLACT_E_NOT_ACTIVATED);
+  assert_string_equal (a.edition, "win7-enterprise"); /* the metrics count it by edition */
   /* No snapshot at all is the same: nothing to sign with. */
   {
     VolactRequest req = { 0 };
@@ -150,6 +151,8 @@ test_unknown_and_not_covered (void **state)
   VolactResponse r;
 
   r = ask_expect (fx, "no-such-edition", 1, (guint32) VOLACT_E_EDITION_UNKNOWN, 0);
+  /* The metrics count an edition the catalog lacks as "": a client cannot add series. */
+  assert_string_equal (ask (fx, "no-such-edition", 1, FALSE).edition, "");
   assert_int_equal (r.minimum_count, 0);
   assert_int_equal (r.validity_days, 0);
   /* Known, but key group 29 does not activate it. */

@@ -91,11 +91,9 @@ setup (void **state)
   const char *none[] = { NULL };
 
   fx->dir = test_tmpdir ();
-  fx->host = volact_host_new (test_host_config (fx->dir), &error);
-  if (fx->host == NULL) {
-    print_error ("volact_host_new: %s\n", error->message);
+  fx->host = test_host_new (fx->dir);
+  if (fx->host == NULL)
     return -1;
-  }
   assert_true (volact_key_encode (&key, fx->key, &error));
   g_variant_unref (command (fx, "ipk", (const char *[]){ fx->key, NULL }));
 

@@ -104,14 +104,11 @@ static int
 setup (void **state)
 {
   Fixture *fx = g_new0 (Fixture, 1);
-  g_autoptr (GError) error = NULL;
 
   fx->dir = test_tmpdir ();
-  fx->host = volact_host_new (test_host_config (fx->dir), &error);
-  if (fx->host == NULL) {
-    print_error ("volact_host_new: %s\n", error->message);
+  fx->host = test_host_new (fx->dir);
+  if (fx->host == NULL)
     return -1;
-  }
   accept_emfile = add_failures = add_after_emfile = add_failed = 0;
   g_ptr_array_set_size (warnings, 0);
   *state = fx;

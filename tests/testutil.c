@@ -150,10 +150,12 @@ test_license_dir_with (const char *dir, const char *extra)
   return g_steal_pointer (&licenses);
 }
 
-VolactConfig *
-test_host_config (const char *dir)
+VolactHost *
+test_host_new (const char *dir)
 {
   VolactConfig *cfg = volact_config_new_default ();
+  g_autoptr (GError) error = NULL;
+  VolactHost *host;
 
   g_strfreev (cfg->listen);
   cfg->listen = g_strsplit ("127.0.0.1", ";", -1);
@@ -168,5 +170,8 @@ test_host_config (const char *dir)
   cfg->demo_authority = TRUE; /* tests sign with the DEMO ONLY reference authority */
   g_free (cfg->state_dir);
   cfg->state_dir = g_build_filename (dir, "state", NULL);
-  return cfg;
+  host = volact_host_new (cfg, &error);
+  if (host == NULL)
+    g_printerr ("volact_host_new: %s\n", error->message);
+  return host;
 }

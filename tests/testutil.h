@@ -5,7 +5,7 @@
 
 #include <glib.h>
 
-#include "volact-config.h"
+#include "volact-host.h"
 
 /** A new private temporary folder (mode 0700); free with test_rmtree + g_free. */
 char *test_tmpdir (void);
@@ -30,10 +30,11 @@ char *test_reference_trust (void);
 char *test_license_dir_with (const char *dir, const char *extra);
 
 /**
- * A host configuration for in-process tests: the built plugins, the source
- * tree's license data, the DEMO ONLY reference authority, DIR/state as the
- * state folder, and the client listener on 127.0.0.1 at a free port.
+ * An in-process host, not activated, that will listen on 127.0.0.1 at a free
+ * port (port 0), with the built reference plugins and license data, trusting
+ * the DEMO ONLY reference authority, its state in DIR/state. NULL (the error
+ * printed) on failure.
  */
-VolactConfig *test_host_config (const char *dir);
+VolactHost *test_host_new (const char *dir);
 
 #endif

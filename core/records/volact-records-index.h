@@ -35,7 +35,7 @@ typedef struct {
   guint32 next;       /* slot of the next newer entry, or NIL */
   guint16 pool;       /* 1-based pool number; 0 = empty slot */
   guint8 flags;
-  guint8 spare;
+  guint8 state; /* license state of the latest visit (set by the caller) */
 } VolactIndexEntry;
 
 typedef struct _VolactIndex VolactIndex;

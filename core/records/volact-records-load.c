@@ -59,6 +59,7 @@ volact_records_load_clients (VolactRecords *records, GError **error)
   g_autoptr (sqlite3_stmt) rows = NULL;
   sqlite3_int64 n;
   int rc;
+  VolactIndexEntry *e;
 
   /* Records past retention go before anything is loaded. */
   if (!(expire = volact_records_prepare (
@@ -84,7 +85,7 @@ volact_records_load_clients (VolactRecords *records, GError **error)
 
   if (!(rows = volact_records_prepare (
             records->db, records->path,
-            "SELECT pool, cmid, name, other_name, last_seen, flags FROM clients", error)))
+            "SELECT pool, cmid, name, other_name, last_seen, flags, state FROM clients", error)))
     return FALSE;
   while ((rc = sqlite3_step (rows)) == SQLITE_ROW) {
     sqlite3_int64 pool = sqlite3_column_int64 (rows, 0);
@@ -94,12 +95,16 @@ volact_records_load_clients (VolactRecords *records, GError **error)
     if (pool < 1 || pool >= records->pools->len || g_ptr_array_index (records->pools, pool) == NULL
         || cmid == NULL || sqlite3_column_bytes (rows, 1) != 16)
       continue; /* not written by us */
-    volact_index_load_add (records->index, (guint) pool, cmid,
-                           clamp_time (sqlite3_column_int64 (rows, 4)),
-                           volact_index_name_hash ((const char *) sqlite3_column_text (rows, 2)),
-                           volact_index_name_hash ((const char *) sqlite3_column_text (rows, 3)),
-                           (guint8) (((flags & CLIENT_COUNTED) ? VOLACT_INDEX_COUNTED : 0)
-                                     | ((flags & CLIENT_VM) ? VOLACT_INDEX_VM : 0)));
+    if (!volact_index_load_add (
+            records->index, (guint) pool, cmid, clamp_time (sqlite3_column_int64 (rows, 4)),
+            volact_index_name_hash ((const char *) sqlite3_column_text (rows, 2)),
+            volact_index_name_hash ((const char *) sqlite3_column_text (rows, 3)),
+            (guint8) (((flags & CLIENT_COUNTED) ? VOLACT_INDEX_COUNTED : 0)
+                      | ((flags & CLIENT_VM) ? VOLACT_INDEX_VM : 0))))
+      continue;
+    e = volact_index_lookup (records->index, (guint) pool, cmid);
+    e->state = (guint8) sqlite3_column_int (rows, 6);
+    records->machines[e->state]++;
   }
   if (rc != SQLITE_DONE)
     return volact_records_db_fail (records->db, records->path, "cannot read records", error);
@@ -162,6 +167,7 @@ purge_one (const VolactIndexEntry *entry, gpointer user_data)
 {
   PurgeContext *ctx = user_data;
 
+  ctx->records->machines[entry->state]--;
   if (ctx->row == NULL) {
     ctx->row = volact_records_row_new (ROW_PURGE, NULL, NULL, NULL, NULL, PURGE_ROW_CMIDS * 16);
     ctx->row->pool = (guint16) ctx->pool;

@@ -104,6 +104,12 @@ struct _VolactRecords {
   GMainContext *commit_context;
   GSource *commit_source; /* pending report, or NULL */
   guint64 reported_ticket;
+  /* For the metrics (VolactRecordsStats). */
+  guint64 busy_refusals;
+  guint64 commits, commit_failures;
+  double commit_seconds;
+  guint64 commit_buckets[VOLACT_RECORDS_COMMIT_BUCKETS];
+  guint64 machines[256]; /* by index entry state (any byte a client sends) */
 
   /* Writer thread only (and open/close around it). */
   GThread *writer;

@@ -28,6 +28,25 @@
 /* Give freed row memory back to the system after a backlog this large. */
 #define TRIM_AFTER_ROWS 16384
 
+/* SQLite commits of one to 4096 rows: from half a millisecond (no fsync wait) to seconds (a
+ * slow or overloaded disk), roughly 2.5x apart. */
+const double volact_records_commit_bounds[VOLACT_RECORDS_COMMIT_BUCKETS]
+    = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+
+/* A committed transaction that took SECONDS, for the histogram. */
+static void
+record_commit_locked (VolactRecords *records, double seconds)
+{
+  guint i = 0;
+
+  while (i < VOLACT_RECORDS_COMMIT_BUCKETS && seconds > volact_records_commit_bounds[i])
+    i++;
+  if (i < VOLACT_RECORDS_COMMIT_BUCKETS)
+    records->commit_buckets[i]++;
+  records->commits++;
+  records->commit_seconds += seconds;
+}
+
 guint64
 volact_records_enqueue_locked (VolactRecords *records, Row *row)
 {
@@ -199,6 +218,7 @@ volact_records_writer_main (gpointer data)
     guint n, attempts = 0, delay = RETRY_MIN_MS;
     gboolean ok = FALSE, trim = FALSE;
     guint64 committed;
+    gint64 started, took = 0;
 
     if (chain == NULL) {
       g_mutex_lock (&records->lock);
@@ -238,12 +258,15 @@ volact_records_writer_main (gpointer data)
       g_autoptr (GError) error = NULL;
       gboolean stopping;
 
+      started = g_get_monotonic_time ();
       ok = write_batch (records, batch, warnings, &error);
+      took = g_get_monotonic_time () - started;
       if (ok)
         break;
       attempts++;
       g_mutex_lock (&records->lock);
       records->writer_failing = TRUE;
+      records->commit_failures++;
       stopping = records->stopping;
       g_mutex_unlock (&records->lock);
       if (attempts == 1 || attempts % 100 == 0)
@@ -283,6 +306,7 @@ volact_records_writer_main (gpointer data)
       g_mutex_lock (&records->lock);
     }
     if (ok) {
+      record_commit_locked (records, (double) took / G_USEC_PER_SEC);
       records->committed_ticket = committed;
       records->writer_failing = FALSE;
       records->events = records->w_events;

@@ -17,6 +17,8 @@
 
 #include "volact-error.h"
 
+#include <string.h>
+
 G_STATIC_ASSERT (VOLACT_RECORDS_HOST_BUSY == (guint32) VOLACT_E_HOST_BUSY);
 
 /* ---------------------------------------------------------------- pools and editions */
@@ -132,6 +134,7 @@ volact_records_count (VolactRecords *records, const VolactVisit *visit, guint32 
 
   g_mutex_lock (&records->lock);
   if (records->pending >= VOLACT_RECORDS_QUEUE_MAX || records->stopping) {
+    records->busy_refusals++;
     pool = pool_lookup_locked (records, visit->pool);
     count = volact_index_pool_count (records->index, pool);
     g_mutex_unlock (&records->lock);
@@ -162,6 +165,7 @@ volact_records_count (VolactRecords *records, const VolactVisit *visit, guint32 
                              visit->counts ? VOLACT_INDEX_COUNTED : 0);
     e->name_hash = name_hash;
   } else {
+    records->machines[e->state]--;
     volact_index_touch (records->index, e, &seen);
     volact_index_set_counted (records->index, e, visit->counts);
     if (name_hash != 0 && name_hash != e->name_hash) {
@@ -173,6 +177,8 @@ volact_records_count (VolactRecords *records, const VolactVisit *visit, guint32 
       e->name_hash = name_hash;
     }
   }
+  e->state = visit->state; /* the latest visit's, as clients.state */
+  records->machines[e->state]++;
   if (visit->virtual_machine)
     e->flags |= VOLACT_INDEX_VM;
   else
@@ -290,5 +296,11 @@ volact_records_get_stats (VolactRecords *records, VolactRecordsStats *stats)
   stats->bytes_per_event = records->bytes_per_event;
   stats->event_cap_bytes = records->event_cap;
   stats->writer_failing = records->writer_failing;
+  stats->busy_refusals = records->busy_refusals;
+  stats->commits = records->commits;
+  stats->commit_failures = records->commit_failures;
+  stats->commit_seconds = records->commit_seconds;
+  memcpy (stats->commit_buckets, records->commit_buckets, sizeof stats->commit_buckets);
+  memcpy (stats->machines, records->machines, sizeof stats->machines);
   g_mutex_unlock (&records->lock);
 }

@@ -172,6 +172,12 @@ gboolean volact_records_flush (VolactRecords *records, guint timeout_ms);
 guint volact_records_pool_count_at (VolactRecords *records, const char *pool, guint retention_days,
                                     gint64 now);
 
+/** Upper bounds (seconds) of the commit latency histogram's buckets, ascending. */
+#define VOLACT_RECORDS_COMMIT_BUCKETS 14
+extern const double volact_records_commit_bounds[VOLACT_RECORDS_COMMIT_BUCKETS];
+/** License states counted in VolactRecordsStats.machines (VolactLicenseState 0..5). */
+#define VOLACT_RECORDS_N_STATES 6
+
 typedef struct {
   guint64 last_ticket;      /* last ticket handed out */
   guint64 committed_ticket; /* everything up to it is durable */
@@ -182,6 +188,17 @@ typedef struct {
   double bytes_per_event;   /* on-disk estimate used for the size cap */
   guint64 event_cap_bytes;
   gboolean writer_failing; /* the last commit failed; retrying */
+  guint64 busy_refusals;   /* visits refused with HOST_BUSY: the queue was full */
+  /* The writer's transactions: committed, failed attempts, and the time from BEGIN to the end
+   * of COMMIT of each committed one, as a histogram (per bucket, not cumulative; the rest are
+   * over the last bound). */
+  guint64 commits;
+  guint64 commit_failures;
+  double commit_seconds;
+  guint64 commit_buckets[VOLACT_RECORDS_COMMIT_BUCKETS];
+  /* Records (pool, CMID) in the index by the license state of their latest visit, what the
+   * licensing-status-summary report counts; kept as visits come and records expire. */
+  guint64 machines[VOLACT_RECORDS_N_STATES];
 } VolactRecordsStats;
 
 /** A snapshot of the counters above (for `volactctl health`, bench, tests). */

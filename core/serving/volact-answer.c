@@ -108,6 +108,7 @@ volact_answer_decide (const VolactServingState *st, VolactRecords *records,
   guint count = 0, activation, renewal;
 
   memset (out, 0, sizeof *out);
+  out->edition = "";
   visit = (VolactVisit){
     .time = now,
     .cmid = req->cmid,
@@ -118,6 +119,10 @@ volact_answer_decide (const VolactServingState *st, VolactRecords *records,
     .state = req->state,
     .minutes_left = req->minutes_left,
   };
+  if (st != NULL && st->catalog != NULL)
+    edition = volact_catalog_edition (st->catalog, req->edition);
+  if (edition != NULL)
+    out->edition = edition->id; /* the metrics count by it (bounded by the catalog) */
   if (st == NULL || !st->activated) {
     /* Nothing to sign with that a client could trust: an unsigned error response, at once. */
     volact_records_log_refusal (records, &visit, (guint32) VOLACT_E_NOT_ACTIVATED, &ticket);
@@ -125,8 +130,6 @@ volact_answer_decide (const VolactServingState *st, VolactRecords *records,
     return;
   }
 
-  if (st->catalog != NULL)
-    edition = volact_catalog_edition (st->catalog, req->edition);
   if (edition != NULL)
     app = volact_catalog_application (st->catalog, edition->application);
   if (edition == NULL || app == NULL) {

@@ -34,6 +34,8 @@ typedef struct {
   VolactResponse response;
   /** Zero error_code: send the signed response only once this record ticket is durable. */
   guint64 ticket;
+  /** The catalog's id of the requested edition (valid while ST is held), or "" if unknown. */
+  const char *edition;
 } VolactAnswer;
 
 /**

@@ -63,6 +63,7 @@ pending_push (VolactServer *s, Conn *c, guint64 ticket)
   }
   s->ring[(s->ring_head + s->ring_len) % s->ring_cap] = (Pending){ c, c->serial, ticket };
   s->ring_len++;
+  STAT_SET (s, pending, s->ring_len);
 }
 
 /* ---- connections ------------------------------------------------------------------------ */
@@ -116,6 +117,7 @@ volact_conn_close (VolactServer *s, Conn *c)
   last = g_ptr_array_index (s->active, s->active->len - 1);
   last->index = c->index;
   g_ptr_array_remove_index_fast (s->active, c->index);
+  STAT_SET (s, connections, s->active->len);
   c->next = s->graveyard;
   s->graveyard = c;
 }
@@ -177,9 +179,9 @@ static void
 conn_written (VolactServer *s, Conn *c)
 {
   if (c->out_len == VOLACT_PROTO_RESPONSE_SIZE)
-    s->stats.signed_responses++;
+    STAT_INC (s, signed_responses);
   else
-    s->stats.error_responses++;
+    STAT_INC (s, error_responses);
   c->out_len = c->out_off = 0;
   if (c->close_after) {
     conn_linger (s, c);
@@ -244,7 +246,7 @@ conn_refuse (VolactServer *s, Conn *c, const guint8 *nonce, guint32 code, const 
 {
   char addr[INET6_ADDRSTRLEN];
 
-  s->stats.malformed++;
+  STAT_INC (s, malformed);
   peer_text (c, addr);
   g_debug ("client %s: %s; closing the connection", addr, why);
   c->in_len = 0;
@@ -267,6 +269,7 @@ job_done (VolactServer *s, Job *job)
       if (c->committed)
         conn_send (s, c);
     } else {
+      STAT_INC (s, busy_responses);
       conn_send_error (s, c, c->nonce, (guint32) VOLACT_E_HOST_BUSY, FALSE);
     }
     conn_continue (s, c);
@@ -354,6 +357,8 @@ conn_answer (VolactServer *s, Conn *c, const VolactRequest *req, const guint8 *m
 
   peer_text (c, addr);
   volact_answer_decide (st, s->records, req, addr, s->wall, &answer);
+  volact_request_counters_add (s->answers, answer.edition,
+                               answer.error_code ? answer.error_code : answer.response.result);
   if (answer.error_code != 0) {
     volact_serving_state_unref (st);
     conn_send_error (s, c, req->nonce, answer.error_code, FALSE);
@@ -382,6 +387,7 @@ conn_answer (VolactServer *s, Conn *c, const VolactRequest *req, const guint8 *m
     if (!ok) {
       if (volact_transport_log_due (s, &s->sign_error_logged))
         g_warning ("cannot sign a response: %s", error->message);
+      STAT_INC (s, busy_responses);
       conn_send_error (s, c, req->nonce, (guint32) VOLACT_E_HOST_BUSY, FALSE);
       return;
     }
@@ -432,7 +438,7 @@ conn_process (VolactServer *s, Conn *c)
       conn_refuse (s, c, c->in + 8, (guint32) VOLACT_E_REQUEST_MALFORMED, error->message);
       break;
     }
-    s->stats.requests++;
+    STAT_INC (s, requests);
     memcpy (c->nonce, req.nonce, sizeof c->nonce);
     c->serial++;
     c->state = CONN_BUSY;
@@ -509,7 +515,8 @@ volact_conn_open (VolactServer *s, int fd, const struct sockaddr_storage *sa)
     memcpy (c->peer, &((const struct sockaddr_in6 *) sa)->sin6_addr, 16);
   c->index = s->active->len;
   g_ptr_array_add (s->active, c);
-  s->stats.accepted++;
+  STAT_SET (s, connections, s->active->len);
+  STAT_INC (s, accepted);
 
   /* TCP_DEFER_ACCEPT: the request is usually there already; read it before registering. */
   conn_read (s, c);
@@ -553,6 +560,7 @@ volact_conn_committed (VolactServer *s, guint64 ticket)
 
     s->ring_head = (s->ring_head + 1) % s->ring_cap;
     s->ring_len--;
+    STAT_SET (s, pending, s->ring_len);
     if (c->serial != p.serial || c->state != CONN_BUSY)
       continue; /* closed, timed out or refused meanwhile */
     c->committed = TRUE;
@@ -573,20 +581,21 @@ volact_conn_sweep (VolactServer *s)
     switch ((ConnState) c->state) {
       case CONN_READ:
         if (age > (c->in_len > 0 ? PARTIAL_TIMEOUT : IDLE_TIMEOUT)) {
-          s->stats.timeouts++;
+          STAT_INC (s, timeouts);
           volact_conn_close (s, c);
         }
         break;
       case CONN_BUSY:
         if (age > COMMIT_TIMEOUT) {
           /* The record store is stuck: tell the client to come back. */
+          STAT_INC (s, busy_responses);
           conn_send_error (s, c, c->nonce, (guint32) VOLACT_E_HOST_BUSY, FALSE);
           conn_continue (s, c);
         }
         break;
       case CONN_WRITE:
         if (age > IDLE_TIMEOUT) {
-          s->stats.timeouts++;
+          STAT_INC (s, timeouts);
           volact_conn_close (s, c);
         }
         break;

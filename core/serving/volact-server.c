@@ -156,7 +156,7 @@ on_listener (VolactServer *s, Item *l)
     }
     if (s->active->len >= s->max_conns) {
       close (fd);
-      s->stats.refused++;
+      STAT_INC (s, refused);
       s->refused_unlogged++;
       log_refused (s);
       continue;
@@ -275,6 +275,7 @@ volact_server_start (VolactHost *host, VolactRecords *records, GError **error)
   s->records = records;
   s->context = g_main_context_ref_thread_default ();
   s->active = g_ptr_array_new ();
+  s->answers = volact_request_counters_new ();
   s->chunks = g_ptr_array_new_with_free_func (g_free);
   s->max_conns = MAX (cfg->max_connections, 1);
   s->port = volact_host_port (host);
@@ -353,6 +354,7 @@ volact_server_stop (VolactServer *s)
   g_ptr_array_free (s->active, TRUE);
   g_ptr_array_free (s->chunks, TRUE);
   g_free (s->ring);
+  volact_request_counters_free (s->answers);
   g_mutex_clear (&s->done_lock);
   g_main_context_unref (s->context);
   g_free (s);
@@ -365,11 +367,27 @@ volact_server_port (VolactServer *s)
   return s->port;
 }
 
+#define STAT_GET(s, field) __atomic_load_n (&(s)->stats.field, __ATOMIC_RELAXED)
+
 void
 volact_server_get_stats (VolactServer *s, VolactServerStats *out)
 {
   g_return_if_fail (s != NULL && out != NULL);
-  *out = s->stats;
-  out->connections = s->active->len;
-  out->pending = s->ring_len;
+  out->connections = STAT_GET (s, connections);
+  out->pending = STAT_GET (s, pending);
+  out->accepted = STAT_GET (s, accepted);
+  out->refused = STAT_GET (s, refused);
+  out->requests = STAT_GET (s, requests);
+  out->signed_responses = STAT_GET (s, signed_responses);
+  out->error_responses = STAT_GET (s, error_responses);
+  out->malformed = STAT_GET (s, malformed);
+  out->timeouts = STAT_GET (s, timeouts);
+  out->busy_responses = STAT_GET (s, busy_responses);
+}
+
+void
+volact_server_foreach_answer (VolactServer *s, VolactRequestCountFunc func, gpointer user_data)
+{
+  g_return_if_fail (s != NULL && func != NULL);
+  volact_request_counters_foreach (s->answers, func, user_data);
 }

@@ -21,12 +21,13 @@
 
 #include "volact-host.h"
 #include "volact-records.h"
+#include "volact-request-counters.h"
 
 G_BEGIN_DECLS
 
 typedef struct _VolactServer VolactServer;
 
-/** Counters since start (read in the server's thread). */
+/** Counters since start (safe to read from any thread: see volact_server_get_stats). */
 typedef struct {
   guint connections;        /* open now */
   guint pending;            /* responses waiting for their record's commit */
@@ -37,6 +38,7 @@ typedef struct {
   guint64 error_responses;  /* error responses sent */
   guint64 malformed;        /* connections closed for bad input */
   guint64 timeouts;         /* connections closed as slow or idle */
+  guint64 busy_responses;   /* HOST_BUSY sent after the answer: commit timeout, signing failure */
 } VolactServerStats;
 
 /**
@@ -58,8 +60,19 @@ void volact_server_stop (VolactServer *server);
 /** The port bound (the real one when the configuration asked for port 0). */
 guint volact_server_port (VolactServer *server);
 
-/** Fills OUT with the counters. */
+/**
+ * Fills OUT with the counters. Safe from any thread while the server runs
+ * (each value is read atomically; together they are not one instant).
+ */
 void volact_server_get_stats (VolactServer *server, VolactServerStats *out);
+
+/**
+ * Calls FUNC for each (edition, result) with the number of requests decided
+ * so far (volact_answer_decide's result or error code); edition "" for
+ * requests naming an edition the catalog does not know. Any thread.
+ */
+void volact_server_foreach_answer (VolactServer *server, VolactRequestCountFunc func,
+                                   gpointer user_data);
 
 G_END_DECLS
 

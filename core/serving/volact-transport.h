@@ -20,6 +20,7 @@
 #include "volact-listen.h"
 #include "volact-protocol.h"
 #include "volact-records.h"
+#include "volact-request-counters.h"
 #include "volact-server.h"
 
 G_BEGIN_DECLS
@@ -37,6 +38,14 @@ G_BEGIN_DECLS
 /* Room for one whole request and the start of a pipelined next one. */
 #define IN_SIZE 256
 G_STATIC_ASSERT (IN_SIZE > VOLACT_PROTO_REQUEST_MAX);
+
+/*
+ * The stats are written by the server's thread only and read by the metrics
+ * from any thread: a relaxed load and store (no locked instruction), atomic
+ * only so that a reader never sees a torn value.
+ */
+#define STAT_SET(s, field, value) __atomic_store_n (&(s)->stats.field, (value), __ATOMIC_RELAXED)
+#define STAT_INC(s, field) STAT_SET (s, field, (s)->stats.field + 1)
 
 typedef enum {
   ITEM_LISTENER = 1,
@@ -134,7 +143,10 @@ struct _VolactServer {
 
   gint64 now;  /* monotonic µs, taken once per dispatch */
   gint64 wall; /* unix seconds, likewise */
+  /* Written with STAT_INC/STAT_SET only: the metrics read them from another thread. */
   VolactServerStats stats;
+  /* Requests by edition and result, for the metrics. */
+  VolactRequestCounters *answers;
   gint64 refused_logged;
   guint64 refused_unlogged;
   gint64 accept_error_logged;

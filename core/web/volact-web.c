@@ -5,6 +5,7 @@
 
 #include "volact-dashboard.h"
 #include "volact-error.h"
+#include "volact-metrics.h"
 #include "volact-private-file.h"
 #include "volact-web-auth.h"
 #include "volact-web-jobs.h"
@@ -428,7 +429,7 @@ job_done (VolactWebJob *job, gpointer user_data)
       }
       /* fall through */
     case VOLACT_WEB_JOB_METRICS:
-      respond (msg, SOUP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
+      respond (msg, SOUP_STATUS_OK, VOLACT_METRICS_CONTENT_TYPE,
                           g_steal_pointer (&job->body));
       break;
     case VOLACT_WEB_JOB_DASHBOARD:
