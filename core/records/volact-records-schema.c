@@ -272,7 +272,10 @@ open_db (VolactRecords *records, GError **error)
   if (!exec_sql (records->db, records->path,
                  "PRAGMA synchronous = FULL;"
                  "PRAGMA journal_size_limit = 16777216;"
-                 "PRAGMA temp_store = MEMORY;",
+                 "PRAGMA temp_store = MEMORY;"
+                 /* 16 MiB of page cache for the writer: the clients and report_machines
+                  * rows of a batch are spread over the tables by machine ID. */
+                 "PRAGMA cache_size = -16384;",
                  error))
     return FALSE;
   if (!create_or_check_schema (records, error) || !volact_records_load_names (records, error)
