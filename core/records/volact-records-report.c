@@ -13,6 +13,7 @@
 #include "volact-error.h"
 
 #define DAY 86400
+#define HOUR 3600
 /* Bounds the detail report's rows and the history's (days x editions). */
 #define REPORT_ROW_CAP 100000
 
@@ -74,45 +75,84 @@ add_rows (VolactRecords *records, const char *sql, const gint64 *params, guint n
   return TRUE;
 }
 
+/* Appends to SQL (after UNION ALL if it holds some already) the rows (k, t, edition, req, act,
+ * new) that count the client requests in [LO, HI), tagged K: whole hours from report_hours, the
+ * partial hours at either end from the events themselves, so that any range is exact. */
+static void
+append_counts (GString *sql, GArray *params, int k, gint64 lo, gint64 hi)
+{
+  gint64 h1 = lo + (HOUR - lo % HOUR) % HOUR, h2 = hi - hi % HOUR;
+  gint64 p[4];
+  guint i = params->len;
+
+  if (h1 >= h2) /* within one hour: all from the events */
+    h1 = h2 = hi;
+  p[0] = lo, p[1] = h1, p[2] = h2, p[3] = hi;
+  g_array_append_vals (params, p, 4);
+  /* An event is a new activation if it is its machine ID's first success on record. */
+  g_string_append_printf (
+      sql,
+      "%sSELECT %d k, hour t, edition, requests req, activations act, new FROM report_hours"
+      "  WHERE hour >= ?%u AND hour < ?%u"
+      " UNION ALL SELECT %d, time, coalesce (edition, ''), 1, result = 0, result = 0 AND time = ("
+      "  SELECT min (first) FROM report_machines m WHERE m.cmid = e.cmid) FROM events e"
+      "  WHERE event = %u AND ((time >= ?%u AND time < ?%u) OR (time >= ?%u AND time < ?%u))",
+      sql->len ? " UNION ALL " : "", k, i + 2, i + 3, k, VOLACT_EVENT_CLIENT_REQUEST, i + 1,
+      i + 2, i + 3, i + 4);
+}
+
+/* Runs HEAD (counts' rows) TAIL over the requests of the ranges [LO[k], UNTIL). */
+static gboolean
+add_count_rows (VolactRecords *r, const char *head, const char *tail, const gint64 *lo,
+                guint n_ranges, gint64 until, GVariantBuilder *rows, GError **error)
+{
+  g_autoptr (GString) counts = g_string_new (NULL);
+  g_autoptr (GArray) params = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autofree char *sql = NULL;
+
+  for (guint k = 0; k < n_ranges; k++)
+    append_counts (counts, params, (int) k, lo[k], until);
+  sql = g_strconcat (head, counts->str, tail, NULL);
+  return add_rows (r, sql, (const gint64 *) (gpointer) params->data, params->len, rows, error);
+}
+
 /* 1. Activations (successful requests) per edition: today, 7, 30, 90 days, all kept. */
 static gboolean
 report_activation_count (VolactRecords *r, gint64 since, gint64 until, GVariantBuilder *rows,
                          GError **error)
 {
-  gint64 p[] = { since, until, until - until % DAY, until - 7 * DAY, until - 30 * DAY,
-                 until - 90 * DAY };
-  return add_rows (r,
-                   /* Grouped by the stored edition first: one name lookup per edition. */
-                   "SELECT " EDITION_EXPR " n, sum (a), sum (b), sum (c), sum (d), sum (t) FROM ("
-                   "  SELECT edition, sum (time >= ?3) a, sum (time >= ?4) b, sum (time >= ?5) c,"
-                   "    sum (time >= ?6) d, count (*) t FROM events "
-                   "  WHERE time >= ?1 AND time < ?2 AND event = :request AND result = 0 "
-                   "  GROUP BY edition) e LEFT JOIN editions ed ON ed.id = e.edition "
-                   "GROUP BY n ORDER BY n",
-                   p, G_N_ELEMENTS (p), rows, error);
+  gint64 lo[] = { MAX (since, until - until % DAY), MAX (since, until - 7 * DAY),
+                  MAX (since, until - 30 * DAY), MAX (since, until - 90 * DAY), since };
+  /* Grouped by the stored edition first: one name lookup per edition. */
+  return add_count_rows (r,
+                         "SELECT " EDITION_EXPR " n, sum (a0), sum (a1), sum (a2), sum (a3),"
+                         "  sum (a4) FROM ("
+                         "  SELECT edition, sum (CASE k WHEN 0 THEN act ELSE 0 END) a0,"
+                         "    sum (CASE k WHEN 1 THEN act ELSE 0 END) a1,"
+                         "    sum (CASE k WHEN 2 THEN act ELSE 0 END) a2,"
+                         "    sum (CASE k WHEN 3 THEN act ELSE 0 END) a3,"
+                         "    sum (CASE k WHEN 4 THEN act ELSE 0 END) a4"
+                         "  FROM (",
+                         ") GROUP BY edition) e LEFT JOIN editions ed ON ed.id = e.edition "
+                         "GROUP BY n HAVING sum (a4) > 0 ORDER BY n",
+                         lo, G_N_ELEMENTS (lo), until, rows, error);
 }
 
-/* 2. Per day and edition: new activations (a CMID's first success in the range),
- * activations and renewals (successful requests), and all requests. */
+/* 2. Per day and edition: new activations (a CMID's first success on record), activations and
+ * renewals (successful requests), and all requests. */
 static gboolean
 report_activity_history (VolactRecords *r, gint64 since, gint64 until, GVariantBuilder *rows,
                          GError **error)
 {
-  gint64 p[] = { since, until };
-  /* The first success per CMID by grouping (SQLite takes the edition from the min () row):
-   * much cheaper than numbering every request with a window function. Grouped by the stored
-   * edition id first, so that names are looked up once per group, not per event. */
-  return add_rows (r,
-                   "SELECT date (day * 86400, 'unixepoch'), " EDITION_EXPR " n, sum (new), sum (act),"
-                   "  sum (req) FROM ("
-                   "  SELECT time / 86400 day, edition, 0 new, sum (result = 0) act, count (*) req "
-                   "  FROM events WHERE time >= ?1 AND time < ?2 AND event = :request GROUP BY 1, 2 "
-                   "  UNION ALL SELECT t / 86400, edition, count (*), 0, 0 FROM ("
-                   "    SELECT min (time) t, edition FROM events "
-                   "    WHERE time >= ?1 AND time < ?2 AND event = :request AND result = 0 "
-                   "    GROUP BY cmid) GROUP BY 1, 2) e LEFT JOIN editions ed ON ed.id = e.edition "
-                   "GROUP BY day, n ORDER BY day, n",
-                   p, G_N_ELEMENTS (p), rows, error);
+  return add_count_rows (r,
+                         "SELECT date (day * 86400, 'unixepoch'), " EDITION_EXPR " n, sum (new),"
+                         "  sum (act), sum (req) FROM ("
+                         "  SELECT t / 86400 day, edition, sum (new) new, sum (act) act,"
+                         "    sum (req) req"
+                         "  FROM (",
+                         ") GROUP BY 1, 2) e LEFT JOIN editions ed ON ed.id = e.edition "
+                         "GROUP BY day, n HAVING sum (req) > 0 ORDER BY day, n",
+                         &since, 1, until, rows, error);
 }
 
 /* 3. Machines per license state (their latest request), with the days left of the grace states. */
@@ -125,14 +165,16 @@ report_licensing_status (VolactRecords *r, gint64 since, gint64 until, GVariantB
                    "WITH s (state, label, ord) AS (VALUES (1, 'Licensed', 0), (0, 'OOB grace', 1),"
                    "  (2, 'OOT grace', 2), (3, 'Non-genuine grace', 3), (4, 'Notification', 4),"
                    "  (5, 'Unlicensed', 5)) "
-                   "SELECT s.label, count (c.cmid),"
-                   "  CASE WHEN s.state IN (0, 2, 3) AND count (c.cmid) > 0 THEN"
-                   "    max (0, min (" EXPIRY " - ?2) / 86400) END,"
-                   "  CASE WHEN s.state IN (0, 2, 3) AND count (c.cmid) > 0 THEN"
-                   "    max (0, max (" EXPIRY " - ?2) / 86400) END "
-                   "FROM s LEFT JOIN clients c ON c.state = s.state"
-                   "  AND c.last_seen >= ?1 AND c.last_seen < ?2 "
-                   "GROUP BY s.state ORDER BY s.ord",
+                   /* One pass over the clients, grouped by state, then joined to the list:
+                    * joining the clients to each state scanned them once per state. */
+                   "SELECT s.label, coalesce (x.n, 0),"
+                   "  CASE WHEN s.state IN (0, 2, 3) AND x.n > 0 THEN max (0, x.lo / 86400) END,"
+                   "  CASE WHEN s.state IN (0, 2, 3) AND x.n > 0 THEN max (0, x.hi / 86400) END "
+                   "FROM s LEFT JOIN (SELECT c.state, count (*) n, min (" EXPIRY " - ?2) lo,"
+                   "  max (" EXPIRY " - ?2) hi FROM clients c"
+                   "  WHERE c.last_seen >= ?1 AND c.last_seen < ?2 GROUP BY c.state) x"
+                   "  ON x.state = s.state "
+                   "ORDER BY s.ord",
                    p, G_N_ELEMENTS (p), rows, error);
 }
 
@@ -173,18 +215,48 @@ report_expiration_detail (VolactRecords *r, gint64 since, gint64 until, GVariant
                    p, G_N_ELEMENTS (p), rows, error);
 }
 
+/* Whether no machine has a success at or after UNTIL, so that each one's latest success tells
+ * whether it had one in a range ending at UNTIL. */
+static gboolean
+latest_before (VolactRecords *r, gint64 until, gboolean *before, GError **error)
+{
+  g_autoptr (sqlite3_stmt) st = NULL;
+
+  if (sqlite3_prepare_v2 (r->rdb, "SELECT max (last) FROM report_machines", -1, &st, NULL)
+          != SQLITE_OK
+      || sqlite3_step (st) != SQLITE_ROW)
+    return volact_records_db_fail (r->rdb, r->path, "cannot read the report summaries", error);
+  *before = sqlite3_column_int64 (st, 0) < until;
+  return TRUE;
+}
+
 /* 6. Distinct virtual and physical machines with a successful request in the past 14 days. */
 static gboolean
 report_vm_summary (VolactRecords *r, gint64 since, gint64 until, GVariantBuilder *rows,
                    GError **error)
 {
   gint64 p[] = { MAX (since, until - 14 * DAY), until };
+  gboolean fast = FALSE;
+
+  if (!latest_before (r, until, &fast, error))
+    return FALSE;
+  if (fast) /* the usual case, until = now: one row per machine, edition and VM flag */
+    return add_rows (r,
+                     "SELECT " EDITION_EXPR " n, sum (v), sum (p) FROM ("
+                     "  SELECT edition, sum (vm) v, sum (vm = 0) p FROM report_machines"
+                     /* A row whose successes were all pruned: its last is before them all. */
+                     "  WHERE last >= max (?1, (SELECT min (time) FROM events)) AND last < ?2"
+                     "  GROUP BY edition) e "
+                     "LEFT JOIN editions ed ON ed.id = e.edition GROUP BY n ORDER BY n",
+                     p, G_N_ELEMENTS (p), rows, error);
+  /* An --until in the past: the events of the 14 days themselves. */
   return add_rows (r,
                    "SELECT " EDITION_EXPR " n, sum (v), sum (p) FROM ("
-                   "  SELECT edition, count (DISTINCT CASE WHEN flags & 1 THEN cmid END) v,"
+                   "  SELECT coalesce (edition, '') edition,"
+                   "    count (DISTINCT CASE WHEN flags & 1 THEN cmid END) v,"
                    "    count (DISTINCT CASE WHEN flags & 1 THEN NULL ELSE cmid END) p FROM events "
                    "  WHERE time >= ?1 AND time < ?2 AND event = :request AND result = 0 "
-                   "  GROUP BY edition) e LEFT JOIN editions ed ON ed.id = e.edition "
+                   "  GROUP BY 1) e LEFT JOIN editions ed ON ed.id = e.edition "
                    "GROUP BY n ORDER BY n",
                    p, G_N_ELEMENTS (p), rows, error);
 }

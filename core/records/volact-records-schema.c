@@ -17,7 +17,7 @@
 
 #include <glib/gstdio.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define DB_NAME "clients.db"
 #define BUSY_TIMEOUT_MS 5000
 
@@ -63,6 +63,65 @@ static const char schema_sql[]
       "  result INTEGER,"
       "  message TEXT);"
       "CREATE INDEX events_time ON events (time);";
+
+/* Version 2: the summaries the activity reports read instead of every event
+ * (docs/reports.md). Triggers keep them in the transaction that writes or
+ * prunes the events, so a crash never leaves them disagreeing. %u is the client
+ * request event. report_hours: requests, activations (successes) and new
+ * activations (a machine ID's first success on record) per UTC hour and
+ * edition ('' for none). report_machines: per machine ID, edition and VM flag,
+ * its first and latest success. */
+static const char summary_sql[]
+    = "CREATE TABLE report_hours ("
+      "  hour INTEGER NOT NULL,"
+      "  edition NOT NULL,"
+      "  requests INTEGER NOT NULL,"
+      "  activations INTEGER NOT NULL,"
+      "  new INTEGER NOT NULL,"
+      "  PRIMARY KEY (hour, edition)) WITHOUT ROWID;"
+      "CREATE TABLE report_machines ("
+      "  cmid BLOB NOT NULL,"
+      "  edition NOT NULL,"
+      "  vm INTEGER NOT NULL,"
+      "  first INTEGER NOT NULL,"
+      "  last INTEGER NOT NULL,"
+      "  PRIMARY KEY (cmid, edition, vm)) WITHOUT ROWID;"
+      "CREATE INDEX report_machines_last ON report_machines (last);"
+      "CREATE TRIGGER report_request AFTER INSERT ON events WHEN NEW.event = %u BEGIN"
+      /* new before the machine's row exists: NOT EXISTS sees its earlier successes only. */
+      "  INSERT INTO report_hours VALUES (NEW.time - NEW.time %% 3600, coalesce (NEW.edition, ''),"
+      "    1, NEW.result = 0, NEW.result = 0 AND NEW.cmid IS NOT NULL AND NOT EXISTS ("
+      "      SELECT 1 FROM report_machines WHERE cmid = NEW.cmid))"
+      "    ON CONFLICT (hour, edition) DO UPDATE SET requests = requests + 1,"
+      "      activations = activations + excluded.activations, new = new + excluded.new;"
+      "  INSERT INTO report_machines SELECT NEW.cmid, coalesce (NEW.edition, ''), NEW.flags & 1,"
+      "    NEW.time, NEW.time WHERE NEW.result = 0 AND NEW.cmid IS NOT NULL"
+      "    ON CONFLICT (cmid, edition, vm) DO UPDATE SET first = min (first, excluded.first),"
+      "      last = max (last, excluded.last);"
+      "END;"
+      /* Pruned requests leave the hour counts, a pruned first success its new activation;
+       * report_machines is trimmed by the writer after the whole delete. */
+      "CREATE TRIGGER report_prune AFTER DELETE ON events WHEN OLD.event = %u BEGIN"
+      "  UPDATE report_hours SET requests = requests - 1,"
+      "    activations = activations - (OLD.result = 0),"
+      "    new = new - (OLD.result = 0 AND NOT EXISTS ("
+      "      SELECT 1 FROM report_machines WHERE cmid = OLD.cmid AND first < OLD.time))"
+      "    WHERE hour = OLD.time - OLD.time %% 3600 AND edition = coalesce (OLD.edition, '');"
+      "END;";
+
+/* Builds the summaries from the events a version 1 database holds (%u: the request event). */
+static const char summary_build_sql[]
+    = "INSERT INTO report_machines SELECT cmid, coalesce (edition, ''), flags & 1, min (time),"
+      "  max (time) FROM events WHERE event = %u AND result = 0 AND cmid IS NOT NULL"
+      "  GROUP BY 1, 2, 3;"
+      "INSERT INTO report_hours SELECT time - time %% 3600, coalesce (edition, ''), count (*),"
+      "  sum (result = 0), 0 FROM events WHERE event = %u GROUP BY 1, 2;"
+      /* A machine's first success: SQLite takes the edition from the min () row. */
+      "UPDATE report_hours SET new = x.n FROM ("
+      "  SELECT h, ed, count (*) n FROM ("
+      "    SELECT min (first) - min (first) %% 3600 h, edition ed FROM report_machines"
+      "    GROUP BY cmid)"
+      "  GROUP BY 1, 2) x WHERE hour = x.h AND edition = x.ed;";
 
 gboolean
 volact_records_db_fail (sqlite3 *db, const char *path, const char *what, GError **error)
@@ -138,6 +197,9 @@ static gboolean
 create_or_check_schema (VolactRecords *records, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt = NULL;
+  g_autofree char *summaries = NULL;
+  g_autofree char *build = NULL;
+  gint64 t0;
   int version;
 
   if (!(stmt = volact_records_prepare (records->db, records->path, "PRAGMA user_version", error)))
@@ -157,11 +219,30 @@ create_or_check_schema (VolactRecords *records, GError **error)
   }
   if (!exec_sql (records->db, records->path, "BEGIN IMMEDIATE", error))
     return FALSE;
-  if (!exec_sql (records->db, records->path, schema_sql, error)
-      || !exec_sql (records->db, records->path, "PRAGMA user_version = 1", error)
+  summaries = g_strdup_printf (summary_sql, VOLACT_EVENT_CLIENT_REQUEST,
+                               VOLACT_EVENT_CLIENT_REQUEST);
+  build = g_strdup_printf (summary_build_sql, VOLACT_EVENT_CLIENT_REQUEST,
+                           VOLACT_EVENT_CLIENT_REQUEST);
+  if (version == 1) /* one time: a store written before the summaries existed */
+    g_message ("volact records: %s: building the report summaries from the stored events",
+               records->path);
+  t0 = g_get_monotonic_time ();
+  if ((version == 0 && !exec_sql (records->db, records->path, schema_sql, error))
+      || !exec_sql (records->db, records->path, summaries, error)
+      || (version == 1 && !exec_sql (records->db, records->path, build, error))
+      || !exec_sql (records->db, records->path,
+                    "PRAGMA user_version = " G_STRINGIFY (SCHEMA_VERSION), error)
       || !exec_sql (records->db, records->path, "COMMIT", error)) {
     sqlite3_exec (records->db, "ROLLBACK", NULL, NULL, NULL);
+    g_prefix_error (error, "schema version %d to %d: ", version, SCHEMA_VERSION);
     return FALSE;
+  }
+  if (version == 1) {
+    /* The build went through the WAL: copy it into the database now rather than leave
+     * every reader looking pages up in a large log. */
+    sqlite3_wal_checkpoint_v2 (records->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    g_message ("volact records: %s: report summaries built in %.1f s", records->path,
+               (g_get_monotonic_time () - t0) / 1e6);
   }
   return TRUE;
 }
@@ -191,7 +272,10 @@ open_db (VolactRecords *records, GError **error)
   if (!exec_sql (records->db, records->path,
                  "PRAGMA synchronous = FULL;"
                  "PRAGMA journal_size_limit = 16777216;"
-                 "PRAGMA temp_store = MEMORY;",
+                 "PRAGMA temp_store = MEMORY;"
+                 /* 16 MiB of page cache for the writer: the clients and report_machines
+                  * rows of a batch are spread over the tables by machine ID. */
+                 "PRAGMA cache_size = -16384;",
                  error))
     return FALSE;
   if (!create_or_check_schema (records, error) || !volact_records_load_names (records, error)

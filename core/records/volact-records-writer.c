@@ -176,7 +176,17 @@ enforce_cap (VolactRecords *records)
   if (!volact_records_step_done (records->st_cap_delete))
     return FALSE;
   records->w_events -= MIN ((guint64) sqlite3_changes (records->db), records->w_events);
-  return TRUE;
+  /* The reports' summaries follow (the hour counts already did, by trigger): machine IDs
+   * none of whose successes is left, hours with no request left. */
+  return sqlite3_exec (records->db,
+                       "DELETE FROM report_machines WHERE cmid IN ("
+                       "  SELECT cmid FROM report_machines r"
+                       "  WHERE last < (SELECT min (time) FROM events) AND NOT EXISTS ("
+                       "    SELECT 1 FROM report_machines m WHERE m.cmid = r.cmid"
+                       "      AND m.last >= (SELECT min (time) FROM events)));"
+                       "DELETE FROM report_hours WHERE requests <= 0;",
+                       NULL, NULL, NULL)
+         == SQLITE_OK;
 }
 
 static gboolean
