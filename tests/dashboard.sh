@@ -10,35 +10,17 @@ set -euo pipefail
 
 out="$top_builddir/tests/output/dashboard"
 rm -rf "$out"
-mkdir -p "$out" "$work/host" "$work/clients"
-start_authority "$work/authority"
-key=$("$authority" --dir "$work/authority" issue-key --group 24)
-cat "$top_srcdir/licenses/reference-authority.pem" "$work/authority/authority.pem" > "$work/trust.pem"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-  -subj /CN=localhost -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-  -keyout "$work/key.pem" -out "$work/cert.pem" 2> /dev/null
-chmod 600 "$work/key.pem"
+mkdir -p "$out"
+make_tls_cert "$work"
 spki=$(openssl x509 -in "$work/cert.pem" -pubkey -noout | openssl pkey -pubin -outform der \
   | openssl dgst -sha256 -binary | base64)
 printf 'correct horse\n' | "$volactctl" user add viewer --password-fd 0 --users-file "$work/users" > /dev/null
-host_conf_extra="web-port = @WEBPORT@
-web-certificate = $work/cert.pem
-web-key = $work/key.pem
-web-users = $work/users"
-start_host "$work/host" "$work/trust.pem"
-ctl() { "$volactctl" --socket "$work/host/admin.sock" "$@"; }
-ctl ipk "$key" > /dev/null || fail "ipk"
-ctl ato > /dev/null || fail "ato"
+web_conf "$work" "$work/users"
+start_activated_host "$work/host"
 
 # Servers need 5 machines: four refusals, then activations, two of them virtual.
-activate() {
-  local cmid="00000000-0000-4000-8000-0000000000$1"; shift
-  "$client" --host "127.0.0.1:$port" --trust "$work/authority/authority.pem" --json \
-    --state "$work/clients/$cmid.state" activate --edition server2008r2-standard --cmid "$cmid" \
-    --name "srv-$cmid.example.org" "$@" > /dev/null || true
-}
-for m in a1 a2 a3 a4 a5 a1 a6; do activate $m; done
-for m in b1 b2; do activate $m --vm; done
+for m in a1 a2 a3 a4 a5 a1 a6; do activate_server $m > /dev/null || true; done
+for m in b1 b2; do activate_server $m --vm > /dev/null || true; done
 [ "$(ctl --json report vm-summary | python3 -c 'import json,sys; print(json.load(sys.stdin)["rows"])')" \
   = "[['server2008r2-standard', 2, 3]]" ] || fail "the activations did not happen as planned"
 

@@ -82,3 +82,45 @@ CONF
   fail "no free port found"
 }
 stop_host() { kill "$host_pid"; wait "$host_pid" || fail "volactd did not exit cleanly on SIGTERM"; }
+
+# make_tls_cert DIR: a self-signed P-256 certificate for 127.0.0.1 and localhost,
+# DIR/cert.pem, its key DIR/key.pem (mode 0600).
+make_tls_cert() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj /CN=localhost -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+    -keyout "$1/key.pem" -out "$1/cert.pem" 2> /dev/null
+  chmod 600 "$1/key.pem"
+}
+
+# web_conf DIR USERS: sets $host_conf_extra for an HTTPS listener on a free port
+# with DIR's certificate (make_tls_cert) and the users file USERS.
+web_conf() {
+  host_conf_extra="web-port = @WEBPORT@
+web-certificate = $1/cert.pem
+web-key = $1/key.pem
+web-users = $2"
+}
+
+# start_activated_host DIR: an authority in $work/authority, a host key of group
+# 24 (servers), a trust file, volactd in DIR (start_host), then ipk and ato.
+# Defines ctl (volactctl on DIR's socket).
+start_activated_host() {
+  local dir=$1 key
+  start_authority "$work/authority"
+  key=$("$authority" --dir "$work/authority" issue-key --group 24)
+  cat "$top_srcdir/licenses/reference-authority.pem" "$work/authority/authority.pem" > "$work/trust.pem"
+  mkdir -p "$dir" "$work/clients"
+  start_host "$dir" "$work/trust.pem"
+  eval "ctl() { \"\$volactctl\" --socket \"$dir/admin.sock\" \"\$@\"; }"
+  ctl ipk "$key" > /dev/null || fail "ipk"
+  ctl ato > /dev/null || fail "ato"
+}
+
+# activate_server CMID-SUFFIX [--vm]: one server machine (server2008r2-standard, minimum
+# count 5) asks the host on $port; prints its result code.
+activate_server() {
+  local cmid="00000000-0000-4000-8000-0000000000$1"; shift
+  "$client" --host "127.0.0.1:$port" --trust "$work/authority/authority.pem" --json \
+    --state "$work/clients/$cmid.state" activate --edition server2008r2-standard --cmid "$cmid" \
+    --name "srv-$cmid.example.org" "$@" | sed -n 's/.*"result": *"\([^"]*\)".*/\1/p' | head -1
+}

@@ -7,22 +7,9 @@
 set -euo pipefail
 . "$top_srcdir/tests/lib.sh"
 
-start_authority "$work/authority"
-key=$("$authority" --dir "$work/authority" issue-key --group 24)
-cat "$top_srcdir/licenses/reference-authority.pem" "$work/authority/authority.pem" > "$work/trust.pem"
-ctl() { "$volactctl" --socket "$work/host/admin.sock" "$@"; }
-mkdir -p "$work/host" "$work/clients"
-start_host "$work/host" "$work/trust.pem"
-ctl ipk "$key" > /dev/null || fail "ipk"
-ctl ato > /dev/null || fail "ato"
+start_activated_host "$work/host"
+activate() { activate_server "$@"; }
 
-# activate CMID-SUFFIX [--vm]: one server machine asks; prints its result code.
-activate() {
-  local cmid="00000000-0000-4000-8000-0000000000$1"; shift
-  "$client" --host "127.0.0.1:$port" --trust "$work/authority/authority.pem" --json \
-    --state "$work/clients/$cmid.state" activate --edition server2008r2-standard --cmid "$cmid" \
-    --name "srv-$cmid.example.org" "$@" | sed -n 's/.*"result": *"\([^"]*\)".*/\1/p' | head -1
-}
 # The minimum for servers is 5: a1..a4 are refused, a5 activates, then two VMs
 # and a renewal of a1 activate: 2 physical and 2 virtual machines activated.
 for m in a1 a2 a3 a4; do [ "$(activate $m)" = 0xC004F038 ] || fail "$m was not refused"; done

@@ -11,10 +11,7 @@ set -euo pipefail
 
 dir="$work/host"
 mkdir -p "$dir"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-  -subj /CN=localhost -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-  -keyout "$work/key.pem" -out "$work/cert.pem" 2> /dev/null
-chmod 600 "$work/key.pem"
+make_tls_cert "$work"
 users="$work/users"
 user() { "$volactctl" user "$@" --users-file "$users"; }
 
