@@ -68,8 +68,8 @@ status() { c -o /dev/null -w '%{http_code}' "$@"; }
 # Without credentials: 401 everywhere but the sign-in page; plain HTTP gets no page.
 [ "$(status "$base/")" = 401 ] || fail "/ without a session is not 401"
 [ "$(status "$base/metrics")" = 401 ] || fail "/metrics without credentials is not 401"
-c -D - -o /dev/null "$base/metrics" | grep -qi '^WWW-Authenticate: Basic realm="volact"' \
-  || fail "/metrics does not ask for HTTP Basic"
+c -D "$work/headers" -o /dev/null "$base/metrics"
+grep -qi '^WWW-Authenticate: Basic realm="volact"' "$work/headers" || fail "/metrics does not ask for HTTP Basic"
 [ "$(status "$base/login")" = 200 ] || fail "the sign-in page is not 200"
 [ "$(status "$base/nothing")" = 404 ] || fail "an unknown path is not 404"
 [ "$(status -X DELETE "$base/")" = 405 ] || fail "DELETE / is not 405"
@@ -84,8 +84,8 @@ done
 
 # HTTP Basic for /metrics: a good password gets the metrics, a wrong one 401.
 [ "$(status -u 'bob:battery staple' "$base/metrics")" = 200 ] || fail "/metrics with bob's password is not 200"
-c -u 'bob:battery staple' -D - -o /dev/null "$base/metrics" | grep -qi '^Content-Type: text/plain; version=0.0.4' \
-  || fail "/metrics is not the Prometheus text format"
+c -u 'bob:battery staple' -D "$work/headers" -o /dev/null "$base/metrics"
+grep -qi '^Content-Type: text/plain; version=0.0.4' "$work/headers" || fail "/metrics is not the Prometheus text format"
 [ "$(status -u 'bob:wrong' "$base/metrics")" = 401 ] || fail "/metrics with a wrong password is not 401"
 
 # The sign-in form: its token must come back with it.
@@ -94,20 +94,23 @@ form() { # form USER PASSWORD [CSRF]: posts the sign-in form; prints the status
   c -c "$jar" -b "$jar" -o "$work/page" -D "$work/headers" -w '%{http_code}' \
     --data-urlencode "user=$1" --data-urlencode "password=$2" --data-urlencode "csrf=$3" "$base/login"
 }
-token() { c -c "$jar" -b "$jar" "$base/login" | sed -n 's/.*name="\{0,1\}csrf"\{0,1\} value="\{0,1\}\([0-9a-f]\{64\}\).*/\1/p' | head -n 1; }
+token() { c -c "$jar" -b "$jar" -o "$work/login.html" "$base/login"; sed -n 's/.*name="\{0,1\}csrf"\{0,1\} value="\{0,1\}\([0-9a-f]\{64\}\).*/\1/p' "$work/login.html" | head -n 1; }
 rm -f "$jar"
 [ "$(form alice 'correct horse' 0000)" = 403 ] || fail "a sign-in without the form's token was not refused"
 t=$(token)
 [ -n "$t" ] || fail "no form token on the sign-in page"
 [ "$(form alice 'correct horse' "$t")" = 303 ] || fail "alice could not sign in"
-grep -i '^Set-Cookie: volact_session=' "$work/headers" | grep -i 'Secure' | grep -i 'HttpOnly' \
-  | grep -qi 'SameSite=Strict' || fail "the session cookie lacks Secure, HttpOnly or SameSite"
+cookie=$(grep -i '^Set-Cookie: volact_session=' "$work/headers" || true)
+for attr in Secure HttpOnly SameSite=Strict; do
+  [[ "$cookie" == *"; $attr"* ]] || fail "the session cookie lacks $attr: $cookie"
+done
 [ "$(status -b "$jar" "$base/")" = 200 ] || fail "the dashboard is not 200 once signed in"
-c -b "$jar" "$base/" | grep -q alice || fail "the dashboard does not show who is signed in"
+c -b "$jar" -o "$work/dashboard.html" "$base/"
+grep -q alice "$work/dashboard.html" || fail "the dashboard does not show who is signed in"
 [ "$(status -b "$jar" "$base/metrics")" = 200 ] || fail "/metrics is not 200 for a signed-in session"
 # Sign-out needs the session's form token.
 [ "$(status -b "$jar" -d csrf=0 "$base/logout")" = 403 ] || fail "sign-out without the token was not refused"
-csrf=$(c -b "$jar" "$base/" | sed -n 's/.*name="\{0,1\}csrf"\{0,1\} value="\{0,1\}\([0-9a-f]\{64\}\).*/\1/p' | head -n 1)
+csrf=$(sed -n 's/.*name="\{0,1\}csrf"\{0,1\} value="\{0,1\}\([0-9a-f]\{64\}\).*/\1/p' "$work/dashboard.html" | head -n 1)
 [ "$(status -b "$jar" -c "$jar" -d "csrf=$csrf" "$base/logout")" = 303 ] || fail "sign-out failed"
 [ "$(status -b "$jar" "$base/")" = 401 ] || fail "the session still works after sign-out"
 
