@@ -110,7 +110,8 @@ volact_host_event (VolactHost *host, guint id, const char *format, ...)
   msg = g_strdup_vprintf (format, ap);
   va_end (ap);
   if (id == VOLACT_EVENT_HARDWARE_CHANGE || id == VOLACT_EVENT_ACTIVATION_WITHDRAWN
-      || id == VOLACT_EVENT_ERROR || id == VOLACT_EVENT_DNS_PUBLISH_FAILED)
+      || id == VOLACT_EVENT_ERROR || id == VOLACT_EVENT_DNS_PUBLISH_FAILED
+      || id == VOLACT_EVENT_SIGN_IN_FAILED)
     g_warning ("event %u: %s", id, msg);
   else
     g_message ("event %u: %s", id, msg);

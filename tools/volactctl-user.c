@@ -4,23 +4,19 @@
 
 #include "volactctl-user.h"
 
+#include "volactctl-password.h"
+
 #include "volact-admin-proto.h"
 #include "volact-config.h"
 #include "volact-error.h"
 #include "volact-users.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <openssl/crypto.h>
-#include <stdio.h>
 #include <string.h>
-#include <termios.h>
-#include <unistd.h>
 
 #define USER_USAGE                                                                                 \
   "usage: user add NAME [--role admin|read-only] | user passwd NAME | user del NAME | user list; " \
   "options --password-fd N, --users-file PATH"
-#define PASSWORD_MAX 1024
 
 static GVariant *
 fail (GError *error)
@@ -28,95 +24,18 @@ fail (GError *error)
   return volact_admin_reply_error (error);
 }
 
-/* One line from FD, without its newline; at most PASSWORD_MAX bytes. */
-static char *
-read_line (int fd, GError **error)
-{
-  GString *s = g_string_new (NULL);
-  char c;
-
-  for (;;) {
-    ssize_t n = read (fd, &c, 1);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      int e = errno;
-      g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "reading the password: %s", g_strerror (e));
-      break;
-    }
-    if (n == 0 || c == '\n')
-      return g_string_free (s, FALSE);
-    if (s->len >= PASSWORD_MAX) {
-      g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "a password may have at most %d bytes",
-                   PASSWORD_MAX);
-      break;
-    }
-    g_string_append_c (s, c);
-  }
-  OPENSSL_cleanse (s->str, s->len);
-  g_string_free (s, TRUE);
-  return NULL;
-}
-
-/* Asks on the terminal, without echo. */
-static char *
-prompt (int tty, const char *question, GError **error)
-{
-  struct termios old, quiet;
-  char *line;
-
-  if (tcgetattr (tty, &old) != 0) {
-    g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED,
-                 "no terminal to ask for the password on: use --password-fd N");
-    return NULL;
-  }
-  quiet = old;
-  quiet.c_lflag &= ~(tcflag_t) ECHO;
-  quiet.c_lflag |= ECHONL;
-  if (write (tty, question, strlen (question)) < 0 || tcsetattr (tty, TCSAFLUSH, &quiet) != 0) {
-    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "cannot turn off the terminal's echo");
-    return NULL;
-  }
-  line = read_line (tty, error);
-  tcsetattr (tty, TCSAFLUSH, &old);
-  return line;
-}
-
-/* The new password: the first line of FD, or asked twice on the terminal. */
+/* The new password: the first line of FD, or asked twice on the terminal; 8 characters at least. */
 static char *
 new_password (int fd, GError **error)
 {
-  g_autofree char *again = NULL;
-  char *first;
-  int tty;
+  char *password = volactctl_password_read (fd, TRUE, error);
 
-  if (fd >= 0)
-    first = read_line (fd, error);
-  else {
-    tty = open ("/dev/tty", O_RDWR | O_CLOEXEC);
-    if (tty < 0) {
-      g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED,
-                   "no terminal to ask for the password on: use --password-fd N");
-      return NULL;
-    }
-    first = prompt (tty, "New password: ", error);
-    again = first ? prompt (tty, "Again: ", error) : NULL;
-    close (tty);
-    if (first != NULL && (again == NULL || !g_str_equal (first, again))) {
-      if (again != NULL)
-        g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "the two passwords differ");
-      OPENSSL_cleanse (first, strlen (first));
-      g_clear_pointer (&first, g_free);
-    }
-    if (again != NULL)
-      OPENSSL_cleanse (again, strlen (again));
-  }
-  if (first != NULL && strlen (first) < 8) {
+  if (password != NULL && strlen (password) < 8) {
     g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "a password needs at least 8 characters");
-    OPENSSL_cleanse (first, strlen (first));
-    g_clear_pointer (&first, g_free);
+    OPENSSL_cleanse (password, strlen (password));
+    g_clear_pointer (&password, g_free);
   }
-  return first;
+  return password;
 }
 
 static GVariant *

@@ -5,6 +5,7 @@
 #include "volact-admin-proto.h"
 #include "volact-commands.h"
 #include "volact-config.h"
+#include "volactctl-remote.h"
 #include "volactctl-user.h"
 #include "volact-error.h"
 #include "volact-json.h"
@@ -22,6 +23,8 @@ usage (FILE *out)
   gsize n;
   const VolactCommand *cmds = volact_commands (&n);
   fprintf (out, "Usage: volactctl [--socket PATH] [--json] COMMAND [ARGS]\n"
+                "       volactctl --remote https://HOST:PORT [--user NAME] [--ca FILE | --pin SHA256]\n"
+                "                 [--password-fd N] [--json] COMMAND [ARGS]\n"
                 "Commands are also accepted as /COMMAND or -COMMAND (slmgr style).\n\n");
   for (gsize i = 0; i < n; i++) {
     g_autofree char *left = g_strdup_printf ("%s %s", cmds[i].name, cmds[i].args);
@@ -501,6 +504,35 @@ call_daemon (const char *socket_path, const VolactCommand *cmd, char **args, GEr
   return g_steal_pointer (&reply);
 }
 
+/* --remote URL, --user NAME, --ca FILE, --pin SHA256, --password-fd N: *I moves past the value. */
+static gboolean
+remote_option (int argc, char **argv, int *i, VolactctlRemote *r)
+{
+  static const char *const names[] = { "--remote", "--user", "--ca", "--pin", "--password-fd" };
+  const char *a = argv[*i];
+  guint64 fd;
+
+  for (gsize k = 0; k < G_N_ELEMENTS (names); k++) {
+    if (!g_str_equal (a, names[k]) || *i + 1 >= argc)
+      continue;
+    a = argv[++*i];
+    switch (k) {
+      case 0: r->url = a; break;
+      case 1: r->user = a; break;
+      case 2: r->ca = a; break;
+      case 3: r->pin = a; break;
+      default:
+        if (!g_ascii_string_to_unsigned (a, 10, 0, G_MAXINT, &fd, NULL)) {
+          fprintf (stderr, "volactctl: --password-fd %s: not a file descriptor\n", a);
+          exit (2);
+        }
+        r->password_fd = (int) fd;
+    }
+    return TRUE;
+  }
+  return FALSE;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -512,6 +544,7 @@ main (int argc, char **argv)
   gboolean json = FALSE;
   const VolactCommand *cmd = NULL;
   g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  VolactctlRemote remote = { .password_fd = -1 };
   guint32 code;
   int i;
 
@@ -528,6 +561,8 @@ main (int argc, char **argv)
     } else if (g_str_has_prefix (a, "--socket=")) {
       g_free (socket_path);
       socket_path = g_strdup (a + strlen ("--socket="));
+    } else if (remote_option (argc, argv, &i, &remote)) {
+      continue;
     } else if (g_str_equal (a, "--help") || g_str_equal (a, "-h") || g_str_equal (a, "/?")) {
       usage (stdout);
       return EXIT_SUCCESS;
@@ -560,7 +595,9 @@ main (int argc, char **argv)
   }
   g_ptr_array_add (args, NULL);
 
-  if (cmd->local && g_str_equal (cmd->name, "user"))
+  if (remote.url != NULL && !cmd->local)
+    reply = volactctl_remote_call (&remote, cmd, (const char *const *) args->pdata, &error);
+  else if (cmd->local && g_str_equal (cmd->name, "user"))
     reply = g_variant_ref_sink (volactctl_user ((const char *const *) args->pdata));
   else if (cmd->local)
     reply = g_variant_ref_sink (explain (args->pdata[0]));

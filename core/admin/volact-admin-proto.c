@@ -32,7 +32,6 @@ volact_admin_read (GInputStream *in, const GVariantType *type, gsize max,
   gsize got = 0, size;
   g_autofree guint8 *data = NULL;
   g_autoptr (GBytes) bytes = NULL;
-  g_autoptr (GVariant) v = NULL;
 
   if (!g_input_stream_read_all (in, &be, sizeof be, &got, cancellable, error))
     return NULL;
@@ -57,6 +56,19 @@ volact_admin_read (GInputStream *in, const GVariantType *type, gsize max,
   }
   /* The variant keeps the bytes, and frees them with its last reference. */
   bytes = g_bytes_new_take (g_steal_pointer (&data), size);
+  return volact_admin_decode (bytes, type, max, error);
+}
+
+GVariant *
+volact_admin_decode (GBytes *bytes, const GVariantType *type, gsize max, GError **error)
+{
+  g_autoptr (GVariant) v = NULL;
+
+  if (g_bytes_get_size (bytes) > max) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_TOO_LARGE,
+                 "message of %zu bytes is over the %zu byte limit", g_bytes_get_size (bytes), max);
+    return NULL;
+  }
   v = g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, FALSE));
   /* Untrusted bytes: only a normal-form value of the expected type is accepted. */
   if (!g_variant_is_normal_form (v)) {

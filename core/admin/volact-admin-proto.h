@@ -31,6 +31,14 @@ gboolean volact_admin_write (GOutputStream *out, GVariant *v, GCancellable *canc
 GVariant *volact_admin_read (GInputStream *in, const GVariantType *type, gsize max,
                              GCancellable *cancellable, GError **error);
 
+/**
+ * One message of TYPE from BYTES (the frame's body, as the remote
+ * administration API carries it in an HTTP body), at most MAX bytes, in
+ * normal form; else NULL and ERROR (TOO_LARGE, FAILED).
+ */
+GVariant *volact_admin_decode (GBytes *bytes, const GVariantType *type, gsize max,
+                               GError **error);
+
 /** A reply a{sv} with "code" and "message" set, for the caller to add fields to. */
 GVariantDict *volact_admin_reply_new (guint32 code, const char *message);
 /** A failure reply from ERROR (its VOLACT_ERROR code, or FAILED). */

@@ -158,20 +158,13 @@ dispatch (VolactAdmin *admin, GVariant *request)
 {
   const char *name;
   g_autofree const char **args = NULL;
+  g_autoptr (GError) error = NULL;
   const VolactCommand *cmd;
-  guint n;
 
   g_variant_get (request, "(&s^a&s)", &name, &args);
-  cmd = volact_command_find (name);
-  n = args ? g_strv_length ((char **) args) : 0;
-  if (cmd == NULL || cmd->local) {
-    g_autofree char *msg = g_strdup_printf ("unknown command \"%s\"", name);
-    return g_variant_dict_end (volact_admin_reply_new ((guint32) VOLACT_E_FAILED, msg));
-  }
-  if (n < cmd->min_args || n > cmd->max_args) {
-    g_autofree char *msg = g_strdup_printf ("usage: %s %s", cmd->name, cmd->args);
-    return g_variant_dict_end (volact_admin_reply_new ((guint32) VOLACT_E_FAILED, msg));
-  }
+  cmd = volact_command_check (name, args ? g_strv_length ((char **) args) : 0, &error);
+  if (cmd == NULL)
+    return volact_admin_reply_error (error);
   return admin->handler (cmd, args, admin->user_data);
 }
 
@@ -250,6 +243,8 @@ volact_admin_start (const char *path, const char *admin_group, guint timeout,
   g_autofree char *dir = g_path_get_dirname (path);
   VolactAdmin *admin;
   struct stat st;
+  mode_t old_umask;
+  gboolean bound;
 
   if (g_mkdir_with_parents (dir, 0755) != 0) {
     int e = errno;
@@ -284,9 +279,14 @@ volact_admin_start (const char *path, const char *admin_group, guint timeout,
     return NULL;
   }
   addr = g_unix_socket_address_new (path);
-  if (!g_socket_listener_add_address (volact_accept_get_listener (admin->accept), addr,
-                                      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL,
-                                      error)) {
+  /* bind creates the socket file: with this umask it is born 0660, never open to others
+   * for a moment before the chmod below. */
+  old_umask = umask (0117);
+  bound = g_socket_listener_add_address (volact_accept_get_listener (admin->accept), addr,
+                                         G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL,
+                                         NULL, error);
+  umask (old_umask);
+  if (!bound) {
     g_prefix_error (error, "admin socket %s: ", path);
     volact_admin_stop (admin);
     return NULL;

@@ -4,6 +4,7 @@
 #include "volact-commands.h"
 
 #include "volact-command-handlers.h"
+#include "volact-error.h"
 
 /* The contract's commands, in its order: the one table volactctl and volactd share. */
 static const VolactCommand commands[] = {
@@ -13,8 +14,8 @@ static const VolactCommand commands[] = {
   { "dti", 0, 0, "", "Display the Installation ID for telephone activation", volact_cmd_dti, FALSE,
     FALSE },
   { "atp", 1, 1, "CID", "Activate the host with a Confirmation ID", volact_cmd_atp, FALSE, FALSE },
-  { "dli", 0, 0, "", "Display license information", volact_cmd_dli, FALSE, FALSE },
-  { "dlv", 0, 0, "", "Display detailed license information", volact_cmd_dlv, FALSE, FALSE },
+  { "dli", 0, 0, "", "Display license information", volact_cmd_dli, FALSE, FALSE, TRUE },
+  { "dlv", 0, 0, "", "Display detailed license information", volact_cmd_dlv, FALSE, FALSE, TRUE },
   { "sprt", 1, 1, "PORT", "Set the TCP port clients use", volact_cmd_sprt, FALSE, FALSE },
   { "sdns", 0, 0, "", "Enable DNS SRV publishing and publish now", volact_cmd_sdns, FALSE,
     FALSE },
@@ -28,14 +29,14 @@ static const VolactCommand commands[] = {
     FALSE },
   { "sri", 1, 1, "MINUTES", "Set the renewal interval (15..43200)", volact_cmd_sri, FALSE, FALSE },
   { "reload", 0, 0, "", "Reload plugins and license data", volact_cmd_reload, FALSE, TRUE },
-  { "clients", 0, 1, "[--duplicates]", "List client records", volact_cmd_clients, FALSE, FALSE },
+  { "clients", 0, 1, "[--duplicates]", "List client records", volact_cmd_clients, FALSE, FALSE, TRUE },
   { "events", 0, 3, "[--since TIME] [--csv]", "Export activation and host events",
-    volact_cmd_events, FALSE, FALSE },
+    volact_cmd_events, FALSE, FALSE, TRUE },
   { "report", 1, 6, "NAME [--since DATE] [--until DATE] [--csv]",
-    "Print an activity report (docs/reports.md)", volact_cmd_report, FALSE, FALSE },
+    "Print an activity report (docs/reports.md)", volact_cmd_report, FALSE, FALSE, TRUE },
   { "health", 0, 8, "[-w COUNT] [-c COUNT] [--no-activity HOURS] [--dns-window HOURS]",
     "Nagios-style health check (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)", volact_cmd_health,
-    FALSE, FALSE },
+    FALSE, FALSE, TRUE },
   { "explain", 1, 1, "CODE", "Print the text of an error code", NULL, TRUE, FALSE },
   { "user", 1, 9, "add|passwd|del|list [NAME] [--role admin|read-only] [--password-fd N]",
     "Manage the users of the dashboard and /metrics (docs/web.md)", NULL, TRUE, FALSE },
@@ -52,6 +53,22 @@ volact_command_find (const char *word)
     if (g_ascii_strcasecmp (commands[i].name, word) == 0)
       return &commands[i];
   return NULL;
+}
+
+const VolactCommand *
+volact_command_check (const char *name, guint n_args, GError **error)
+{
+  const VolactCommand *cmd = volact_command_find (name);
+
+  if (cmd == NULL || cmd->local) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "unknown command \"%s\"", name);
+    return NULL;
+  }
+  if (n_args < cmd->min_args || n_args > cmd->max_args) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "usage: %s %s", cmd->name, cmd->args);
+    return NULL;
+  }
+  return cmd;
 }
 
 const VolactCommand *

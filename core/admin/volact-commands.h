@@ -30,10 +30,16 @@ typedef struct {
   VolactCommandFunc run; /* NULL for local commands */
   gboolean local;        /* answered by volactctl itself, no daemon needed */
   gboolean self_locking; /* run takes the host's lock itself (network, reload) */
+  gboolean read_only;    /* changes nothing: a read-only remote user may run it */
 } VolactCommand;
 
 /** Finds a command by name, accepting "/name" and "-name"; NULL if unknown. */
 const VolactCommand *volact_command_find (const char *word);
+/**
+ * The command NAME names, if a daemon runs it (not a local one) and N_ARGS
+ * is within its bounds; else NULL and ERROR ("unknown command", "usage: ...").
+ */
+const VolactCommand *volact_command_check (const char *name, guint n_args, GError **error);
 /** All commands, in contract order; *N receives the count. */
 const VolactCommand *volact_commands (gsize *n);
 

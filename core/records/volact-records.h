@@ -158,6 +158,8 @@ typedef enum {
   VOLACT_EVENT_RELOAD = 1007,
   VOLACT_EVENT_ERROR = 1008,
   VOLACT_EVENT_DUPLICATE_CMID = 1009,
+  VOLACT_EVENT_REMOTE_COMMAND = 1010, /* a command run through the web listener (docs/web.md) */
+  VOLACT_EVENT_SIGN_IN_FAILED = 1011, /* a failed sign-in on the web listener */
   VOLACT_EVENT_CLIENT_REQUEST = 12290, /* the KMS operations guide's activation event */
   VOLACT_EVENT_DNS_PUBLISH_FAILED = 12293, /* the guide's DNS publishing failure (core/dns/) */
 } VolactEventId;

@@ -3,7 +3,9 @@
 
 #include "volact-web-jobs.h"
 
+#include "volact-admin-proto.h"
 #include "volact-commands.h"
+#include "volact-error.h"
 #include "volact-dashboard.h"
 #include "volact-metrics.h"
 #include "volact-records.h"
@@ -40,6 +42,8 @@ job_free (VolactWebJob *job)
   g_free (job->source);
   g_free (job->csrf);
   g_free (job->body);
+  g_clear_pointer (&job->request, g_variant_unref);
+  g_clear_pointer (&job->reply, g_variant_unref);
   g_object_unref (job->msg);
   g_free (job);
 }
@@ -95,20 +99,50 @@ make_dashboard (VolactWebJob *job)
   return html;
 }
 
+/* A remote administration command, through the same table and checks as the admin socket. */
+static void
+run_command (VolactWebJob *job)
+{
+  const char *name;
+  g_autofree const char **args = NULL;
+  g_autoptr (GError) error = NULL;
+  const VolactCommand *cmd;
+
+  g_variant_get (job->request, "(&s^a&s)", &name, &args);
+  cmd = volact_command_check (name, args ? g_strv_length ((char **) args) : 0, &error);
+  if (cmd == NULL) {
+    job->status = SOUP_STATUS_BAD_REQUEST;
+    job->reply = g_variant_ref_sink (volact_admin_reply_error (error));
+    return;
+  }
+  if (!cmd->read_only && job->role != VOLACT_ROLE_ADMIN) {
+    g_set_error (&error, VOLACT_ERROR, VOLACT_E_PERMISSION,
+                 "user %s is read-only: %s needs an administrator (volactctl user, docs/web.md)",
+                 job->user, cmd->name);
+    job->status = SOUP_STATUS_FORBIDDEN;
+    job->reply = g_variant_ref_sink (volact_admin_reply_error (error));
+    return;
+  }
+  job->status = SOUP_STATUS_OK;
+  job->reply = g_variant_ref_sink (volact_host_command (cmd, args, job->host));
+}
+
 static void
 work (GTask *task, gpointer source, gpointer task_data, GCancellable *cancel)
 {
   VolactWebJob *job = task_data;
 
-  if (job->kind == VOLACT_WEB_JOB_SIGN_IN || job->kind == VOLACT_WEB_JOB_METRICS_BASIC) {
+  if (job->kind == VOLACT_WEB_JOB_SIGN_IN || job->check_password) {
     job->password_ok = volact_password_check (job->hash, job->password);
     if (!job->password_ok)
       return;
   }
-  if (job->kind == VOLACT_WEB_JOB_METRICS || job->kind == VOLACT_WEB_JOB_METRICS_BASIC)
+  if (job->kind == VOLACT_WEB_JOB_METRICS)
     job->body = volact_metrics_render (job->host, job->server);
   else if (job->kind == VOLACT_WEB_JOB_DASHBOARD)
     job->body = make_dashboard (job);
+  else if (job->kind == VOLACT_WEB_JOB_COMMAND)
+    run_command (job);
 }
 
 static void

@@ -19,10 +19,10 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  VOLACT_WEB_JOB_SIGN_IN,       /* the sign-in form: check the password */
-  VOLACT_WEB_JOB_METRICS_BASIC, /* /metrics with HTTP Basic: check, then collect */
-  VOLACT_WEB_JOB_METRICS,       /* /metrics for a signed-in session */
-  VOLACT_WEB_JOB_DASHBOARD,     /* the dashboard page */
+  VOLACT_WEB_JOB_SIGN_IN,   /* the sign-in form: check the password */
+  VOLACT_WEB_JOB_METRICS,   /* /metrics */
+  VOLACT_WEB_JOB_DASHBOARD, /* the dashboard page */
+  VOLACT_WEB_JOB_COMMAND,   /* /api/command: an administration command (docs/web.md) */
 } VolactWebJobKind;
 
 typedef struct _VolactWebJob VolactWebJob;
@@ -37,10 +37,14 @@ struct _VolactWebJob {
   char *user;
   char *password; /* wiped when the job is freed */
   char *hash;     /* the user's stored hash; NULL for an unknown user */
+  gboolean check_password; /* HTTP Basic not remembered: check it before the work */
   VolactRole role;
   char *csrf;     /* the session's form token, for the dashboard's sign-out form */
   gboolean password_ok;
   char *body; /* the page or the metrics */
+  GVariant *request; /* COMMAND: the "(sas)" request */
+  GVariant *reply;   /* COMMAND: the a{sv} reply */
+  guint status;      /* COMMAND: the HTTP status of the reply */
 };
 
 /** A job answering MSG (referenced). */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include "volact-web.h"
+#include "volact-web-private.h"
 
+#include "volact-admin-proto.h"
 #include "volact-dashboard.h"
 #include "volact-error.h"
+#include "volact-records.h"
 #include "volact-metrics.h"
 #include "volact-private-file.h"
 #include "volact-web-auth.h"
@@ -20,34 +22,9 @@
 #define FORM_MAX 4096
 /* Pages and password checks being made at once; more get 503 (each check takes 32 MiB). */
 #define JOBS_MAX 4
-/* Bounds the key and certificate files. */
-#define PEM_MAX (256 * 1024)
-/* How long a stop waits for pages being made. */
-#define STOP_WAIT_SECONDS 30
 
 #define SESSION_COOKIE "volact_session"
 #define LOGIN_COOKIE "volact_login"
-
-struct _VolactWeb {
-  VolactHost *host;
-  VolactServer *server;
-  char *users_path;
-  GThread *thread;
-  GMainContext *context;
-  GMainLoop *loop;
-  SoupServer *soup;
-  VolactWebAuth *auth;
-  VolactUsers *users; /* NULL while the file is missing or broken */
-  struct stat users_stat;
-  gboolean users_missing_logged;
-  guint port;
-  guint jobs;         /* running, web thread only */
-  GPtrArray *waiting; /* GSource: sign-ins waiting out their delay */
-  GMutex lock; /* start handshake */
-  GCond cond;
-  gboolean started;
-  GError *start_error;
-};
 
 /* ---------------------------------------------------------------- responses */
 
@@ -79,6 +56,19 @@ static void
 respond_text (SoupServerMessage *msg, guint status, const char *text)
 {
   respond (msg, status, "text/plain; charset=utf-8", g_strdup_printf ("%s\n", text));
+}
+
+/* A command's a{sv} REPLY (floating or not), serialised as the admin socket frames it. */
+static void
+respond_reply (SoupServerMessage *msg, guint status, GVariant *reply)
+{
+  g_autoptr (GVariant) normal = g_variant_get_normal_form (g_variant_ref_sink (reply));
+
+  set_common_headers (msg);
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, VOLACT_WEB_COMMAND_TYPE, SOUP_MEMORY_COPY,
+                                    g_variant_get_data (normal), g_variant_get_size (normal));
+  g_variant_unref (reply);
 }
 
 /* The sign-in page with a fresh form token (and its cookie), as STATUS, showing MESSAGE if any. */
@@ -133,8 +123,8 @@ tokens_equal (const char *a, const char *b)
 }
 
 /* The users file, read again when it changed; NULL when it is missing or broken (logged once). */
-static VolactUsers *
-current_users (VolactWeb *web)
+VolactUsers *
+volact_web_current_users (VolactWeb *web)
 {
   g_autoptr (GError) error = NULL;
   struct stat st;
@@ -182,25 +172,38 @@ run_job (VolactWeb *web, VolactWebJob *job, guint delay)
   g_ptr_array_add (web->waiting, wait);
 }
 
-/* Starts checking USER's PASSWORD (after any delay the failures so far earned). */
-static void
-check_password (VolactWeb *web, SoupServerMessage *msg, VolactWebJobKind kind, const char *user,
-                const char *password)
+/* A job for MSG, or NULL after answering 503 when enough are running already. */
+static VolactWebJob *
+new_job (VolactWeb *web, SoupServerMessage *msg, VolactWebJobKind kind)
 {
   const char *source = soup_server_message_get_remote_host (msg);
-  VolactUsers *users = current_users (web);
   VolactWebJob *job;
 
   if (web->jobs >= JOBS_MAX) {
     soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
                                   "1");
     respond_text (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "Busy: try again in a second");
-    return;
+    return NULL;
   }
   job = volact_web_job_new (web->host, web->server, msg, kind);
+  job->source = g_strdup (source ? source : "");
+  return job;
+}
+
+/* Checks USER's PASSWORD (after any delay the failures so far earned), then does the work. */
+static void
+check_password (VolactWeb *web, SoupServerMessage *msg, VolactWebJobKind kind, const char *user,
+                const char *password, GVariant *request)
+{
+  VolactUsers *users = volact_web_current_users (web);
+  VolactWebJob *job = new_job (web, msg, kind);
+
+  if (job == NULL)
+    return;
   job->user = g_strdup (user);
   job->password = g_strdup (password);
-  job->source = g_strdup (source ? source : "");
+  job->check_password = TRUE;
+  job->request = request ? g_variant_ref (request) : NULL;
   if (users == NULL || !volact_users_lookup (users, user, &job->role, &job->hash))
     job->hash = NULL; /* still hashed: unknown users cost the same time */
   run_job (web, job,
@@ -249,20 +252,43 @@ static void
 start_page (VolactWeb *web, SoupServerMessage *msg, VolactWebJobKind kind,
             VolactWebSession *session)
 {
+  VolactWebJob *job = new_job (web, msg, kind);
+
+  if (job == NULL)
+    return;
+  job->user = g_strdup (session->user);
+  job->role = session->role;
+  job->csrf = g_strdup (session->csrf);
+  run_job (web, job, 0);
+}
+
+/*
+ * A request with HTTP Basic credentials (/metrics, /api/command): a password
+ * found right within the last minutes is not hashed again; any other is
+ * checked first. REQUEST is the command, for /api/command.
+ */
+static void
+start_basic (VolactWeb *web, SoupServerMessage *msg, VolactWebJobKind kind, GVariant *request)
+{
+  g_autofree char *user = NULL, *password = NULL;
+  VolactRole role;
   VolactWebJob *job;
 
-  if (web->jobs >= JOBS_MAX) {
-    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
-                                  "1");
-    respond_text (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "Busy: try again in a second");
+  if (!basic_credentials (msg, &user, &password) || !volact_users_valid_name (user)) {
+    respond_basic_challenge (msg);
     return;
   }
-  job = volact_web_job_new (web->host, web->server, msg, kind);
-  if (session != NULL) {
-    job->user = g_strdup (session->user);
-    job->csrf = g_strdup (session->csrf);
+  volact_web_current_users (web); /* a changed users file forgets what was remembered */
+  if (!volact_web_auth_recall (web->auth, user, password, g_get_real_time () / G_USEC_PER_SEC,
+                               &role)) {
+    check_password (web, msg, kind, user, password, request);
+  } else if ((job = new_job (web, msg, kind)) != NULL) {
+    job->user = g_strdup (user);
+    job->role = role;
+    job->request = request ? g_variant_ref (request) : NULL;
+    run_job (web, job, 0);
   }
-  run_job (web, job, 0);
+  OPENSSL_cleanse (password, strlen (password));
 }
 
 static void
@@ -293,7 +319,7 @@ handle_login_post (VolactWeb *web, SoupServerMessage *msg)
     respond_login (msg, SOUP_STATUS_UNAUTHORIZED, "Wrong user name or password.");
     return;
   }
-  check_password (web, msg, VOLACT_WEB_JOB_SIGN_IN, user, password);
+  check_password (web, msg, VOLACT_WEB_JOB_SIGN_IN, user, password, NULL);
 }
 
 static void
@@ -325,30 +351,44 @@ handle_logout (VolactWeb *web, SoupServerMessage *msg)
 static void
 handle_metrics (VolactWeb *web, SoupServerMessage *msg)
 {
-  g_autofree char *user = NULL, *password = NULL;
   VolactWebSession *s = request_session (web, msg, NULL);
 
-  if (s != NULL) {
+  if (s != NULL)
     start_page (web, msg, VOLACT_WEB_JOB_METRICS, s);
-    return;
-  }
-  if (!basic_credentials (msg, &user, &password) || !volact_users_valid_name (user)) {
-    respond_basic_challenge (msg);
-    return;
-  }
-  /* Scraped every few seconds: a recently checked password is not hashed again. */
-  current_users (web); /* a changed users file forgets what was remembered */
-  if (volact_web_auth_recall (web->auth, user, password, g_get_real_time () / G_USEC_PER_SEC,
-                              NULL))
-    start_page (web, msg, VOLACT_WEB_JOB_METRICS, NULL);
   else
-    check_password (web, msg, VOLACT_WEB_JOB_METRICS_BASIC, user, password);
-  OPENSSL_cleanse (password, strlen (password));
+    start_basic (web, msg, VOLACT_WEB_JOB_METRICS, NULL);
 }
 
+/* POST /api/command: one administration command, framed as on the admin socket (docs/web.md). */
 static void
-handle (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
-        gpointer user_data)
+handle_command (VolactWeb *web, SoupServerMessage *msg)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  const char *type = soup_message_headers_get_content_type (
+      soup_server_message_get_request_headers (msg), NULL);
+  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (GVariant) request = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (type == NULL || !g_str_equal (type, VOLACT_WEB_COMMAND_TYPE)) {
+    respond_text (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
+                  "Unsupported media type: send " VOLACT_WEB_COMMAND_TYPE " (volactctl --remote)");
+    return;
+  }
+  bytes = g_bytes_new (body->data, body->length);
+  request = volact_admin_decode (bytes, VOLACT_ADMIN_REQUEST_TYPE, VOLACT_ADMIN_MAX_REQUEST,
+                                 &error);
+  if (request == NULL) {
+    g_prefix_error (&error, "remote administration request: ");
+    respond_reply (msg, SOUP_STATUS_BAD_REQUEST, volact_admin_reply_error (error));
+    return;
+  }
+  start_basic (web, msg, VOLACT_WEB_JOB_COMMAND, request);
+}
+
+void
+volact_web_handle (SoupServer *server, SoupServerMessage *msg, const char *path,
+                   GHashTable *query, gpointer user_data)
 {
   VolactWeb *web = user_data;
   const char *method = soup_server_message_get_method (msg);
@@ -363,6 +403,8 @@ handle (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable
     handle_logout (web, msg);
   } else if (g_str_equal (path, "/metrics") && get) {
     handle_metrics (web, msg);
+  } else if (g_str_equal (path, "/api/command") && post) {
+    handle_command (web, msg);
   } else if (g_str_equal (path, "/") && get) {
     VolactWebSession *s = request_session (web, msg, NULL);
     if (s == NULL)
@@ -370,11 +412,12 @@ handle (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable
     else
       start_page (web, msg, VOLACT_WEB_JOB_DASHBOARD, s);
   } else if (g_str_equal (path, "/") || g_str_equal (path, "/login")
-             || g_str_equal (path, "/logout") || g_str_equal (path, "/metrics")) {
+             || g_str_equal (path, "/logout") || g_str_equal (path, "/metrics")
+             || g_str_equal (path, "/api/command")) {
     soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
-                                  g_str_equal (path, "/login") ? "GET, HEAD, POST"
-                                  : g_str_equal (path, "/logout") ? "POST"
-                                                                  : "GET, HEAD");
+                                  g_str_equal (path, "/login")                            ? "GET, HEAD, POST"
+                                  : g_str_equal (path, "/logout") || g_str_equal (path, "/api/command") ? "POST"
+                                                                                           : "GET, HEAD");
     respond_text (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Method not allowed");
   } else {
     respond_text (msg, SOUP_STATUS_NOT_FOUND, "Not found");
@@ -382,6 +425,59 @@ handle (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable
 }
 
 /* ---------------------------------------------------------------- job results (web thread) */
+
+/* A password checked: the failures counted, or forgotten and the password remembered. */
+static void
+password_checked (VolactWeb *web, VolactWebJob *job, gint64 now)
+{
+  guint n, wait;
+  g_autofree char *slowed = NULL;
+
+  if (job->password_ok) {
+    volact_web_auth_succeeded (web->auth, job->source, job->user);
+    if (job->kind != VOLACT_WEB_JOB_SIGN_IN)
+      volact_web_auth_remember (web->auth, job->user, job->password, job->role, now);
+    return;
+  }
+  n = volact_web_auth_failed (web->auth, job->source, job->user, now);
+  wait = volact_web_auth_delay (web->auth, job->source, job->user, now);
+  slowed = wait ? g_strdup_printf ("; the next sign-in waits %u s", wait) : g_strdup ("");
+  volact_host_event (web->host, VOLACT_EVENT_SIGN_IN_FAILED,
+                     "web: failed sign-in as \"%s\" from %s (%u failed from that address%s)",
+                     job->user, job->source, n, slowed);
+}
+
+static void
+signed_in (VolactWeb *web, VolactWebJob *job, gint64 now)
+{
+  SoupServerMessage *msg = job->msg;
+  const char *token = volact_web_auth_open (web->auth, job->user, job->role, now);
+  g_autofree char *cookie = g_strdup_printf (
+      SESSION_COOKIE "=%s; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=%d", token,
+      VOLACT_WEB_SESSION_MAX);
+
+  g_message ("web: %s (%s) signed in from %s", job->user, volact_role_name (job->role),
+             job->source);
+  soup_message_headers_append (soup_server_message_get_response_headers (msg), "Set-Cookie",
+                               cookie);
+  set_common_headers (msg);
+  soup_server_message_set_redirect (msg, SOUP_STATUS_SEE_OTHER, "/");
+}
+
+/* The audit event of a remote command: who, from where, what, and how it ended. */
+static void
+command_done (VolactWeb *web, VolactWebJob *job)
+{
+  const char *name = "";
+  guint32 code = 0;
+
+  g_variant_get (job->request, "(&sas)", &name, NULL);
+  g_variant_lookup (job->reply, "code", "u", &code);
+  volact_host_event (web->host, VOLACT_EVENT_REMOTE_COMMAND,
+                     "remote administration: %s (%s) from %s ran %s: 0x%08X", job->user,
+                     volact_role_name (job->role), job->source, name, code);
+  respond_reply (job->msg, job->status, g_steal_pointer (&job->reply));
+}
 
 static void
 job_done (VolactWebJob *job, gpointer user_data)
@@ -391,213 +487,20 @@ job_done (VolactWebJob *job, gpointer user_data)
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
 
   web->jobs--;
-  if (job->kind == VOLACT_WEB_JOB_SIGN_IN || job->kind == VOLACT_WEB_JOB_METRICS_BASIC) {
-    if (job->password_ok) {
-      volact_web_auth_succeeded (web->auth, job->source, job->user);
-      if (job->kind == VOLACT_WEB_JOB_METRICS_BASIC)
-        volact_web_auth_remember (web->auth, job->user, job->password, job->role, now);
-    } else {
-      guint n = volact_web_auth_failed (web->auth, job->source, job->user, now);
-      guint wait = volact_web_auth_delay (web->auth, job->source, job->user, now);
-      g_autofree char *slowed
-          = wait ? g_strdup_printf ("; the next sign-in waits %u s", wait) : g_strdup ("");
-      g_warning ("web: failed sign-in as \"%s\" from %s (%u failed from that address%s)",
-                 job->user, job->source, n, slowed);
-    }
-  }
-  switch (job->kind) {
-    case VOLACT_WEB_JOB_SIGN_IN:
-      if (job->password_ok) {
-        const char *token = volact_web_auth_open (web->auth, job->user, job->role, now);
-        g_autofree char *cookie = g_strdup_printf (
-            SESSION_COOKIE "=%s; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=%d", token,
-            VOLACT_WEB_SESSION_MAX);
-        g_message ("web: %s (%s) signed in from %s", job->user, volact_role_name (job->role),
-                   job->source);
-        soup_message_headers_append (soup_server_message_get_response_headers (msg), "Set-Cookie",
-                                     cookie);
-        set_common_headers (msg);
-        soup_server_message_set_redirect (msg, SOUP_STATUS_SEE_OTHER, "/");
-      } else {
-        respond_login (msg, SOUP_STATUS_UNAUTHORIZED, "Wrong user name or password.");
-      }
-      break;
-    case VOLACT_WEB_JOB_METRICS_BASIC:
-      if (!job->password_ok) {
-        respond_basic_challenge (msg);
-        break;
-      }
-      /* fall through */
-    case VOLACT_WEB_JOB_METRICS:
-      respond (msg, SOUP_STATUS_OK, VOLACT_METRICS_CONTENT_TYPE,
-                          g_steal_pointer (&job->body));
-      break;
-    case VOLACT_WEB_JOB_DASHBOARD:
-      respond (msg, SOUP_STATUS_OK, "text/html; charset=utf-8",
-                          g_steal_pointer (&job->body));
-      break;
-  }
+  if (job->check_password)
+    password_checked (web, job, now);
+  if (job->kind == VOLACT_WEB_JOB_SIGN_IN && job->password_ok)
+    signed_in (web, job, now);
+  else if (job->kind == VOLACT_WEB_JOB_SIGN_IN)
+    respond_login (msg, SOUP_STATUS_UNAUTHORIZED, "Wrong user name or password.");
+  else if (job->check_password && !job->password_ok)
+    respond_basic_challenge (msg);
+  else if (job->kind == VOLACT_WEB_JOB_METRICS)
+    respond (msg, SOUP_STATUS_OK, VOLACT_METRICS_CONTENT_TYPE, g_steal_pointer (&job->body));
+  else if (job->kind == VOLACT_WEB_JOB_DASHBOARD)
+    respond (msg, SOUP_STATUS_OK, "text/html; charset=utf-8", g_steal_pointer (&job->body));
+  else
+    command_done (web, job);
   soup_server_message_unpause (msg);
 }
 
-/* ---------------------------------------------------------------- lifecycle */
-
-/* The listener's certificate and key, the key read only if others cannot read it. */
-static GTlsCertificate *
-load_certificate (const VolactConfig *cfg, GError **error)
-{
-  g_autofree char *cert = NULL;
-  g_autofree char *key = NULL;
-  g_autofree char *pem = NULL;
-  gsize cert_len = 0, key_len = 0;
-  GTlsCertificate *tls;
-
-  if (cfg->web_certificate == NULL || cfg->web_key == NULL) {
-    g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG,
-                 "%s must be set when web-port is: the listener speaks only HTTPS",
-                 cfg->web_certificate == NULL ? "web-certificate" : "web-key");
-    return NULL;
-  }
-  if (!g_file_get_contents (cfg->web_certificate, &cert, &cert_len, error)) {
-    g_prefix_error (error, "web-certificate: ");
-    return NULL;
-  }
-  key = volact_private_file_read (cfg->web_key, PEM_MAX, "TLS private key", &key_len, error);
-  if (key == NULL) {
-    g_prefix_error (error, "web-key: ");
-    return NULL;
-  }
-  pem = g_strconcat (cert, "\n", key, NULL);
-  OPENSSL_cleanse (key, key_len);
-  tls = g_tls_certificate_new_from_pem (pem, -1, error);
-  OPENSSL_cleanse (pem, strlen (pem));
-  if (tls == NULL)
-    g_prefix_error (error, "web-certificate %s with web-key %s: ", cfg->web_certificate,
-                    cfg->web_key);
-  return tls;
-}
-
-static gboolean
-listen_all (VolactWeb *web, const VolactConfig *cfg, GError **error)
-{
-  for (char **a = cfg->web_listen; a && *a; a++) {
-    g_autoptr (GInetAddress) ip = g_inet_address_new_from_string (*a);
-    g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (ip, cfg->web_port);
-    if (!soup_server_listen (web->soup, addr, SOUP_SERVER_LISTEN_HTTPS, error)) {
-      g_prefix_error (error, "web-listen %s port %u: ", *a, cfg->web_port);
-      return FALSE;
-    }
-  }
-  web->port = cfg->web_port;
-  return TRUE;
-}
-
-static gpointer
-web_thread (gpointer data)
-{
-  VolactWeb *web = data;
-  const VolactConfig *cfg = volact_host_config (web->host);
-  g_autoptr (GTlsCertificate) cert = NULL;
-  GError *error = NULL;
-
-  g_main_context_push_thread_default (web->context);
-  cert = load_certificate (cfg, &error);
-  if (cert != NULL) {
-    web->soup = soup_server_new ("tls-certificate", cert, "server-header", "volact", NULL);
-    soup_server_add_handler (web->soup, NULL, handle, web, NULL);
-    if (!listen_all (web, cfg, &error))
-      g_clear_object (&web->soup);
-  }
-  g_mutex_lock (&web->lock);
-  web->started = TRUE;
-  web->start_error = error;
-  g_cond_signal (&web->cond);
-  g_mutex_unlock (&web->lock);
-  if (web->soup != NULL) {
-    gint64 deadline;
-    g_main_loop_run (web->loop);
-    soup_server_disconnect (web->soup);
-    /* Pages being made report back here: wait for them, within reason. */
-    for (guint i = 0; i < web->waiting->len; i++)
-      if (!g_source_is_destroyed (web->waiting->pdata[i]))
-        g_source_set_ready_time (web->waiting->pdata[i], 0);
-    deadline = g_get_monotonic_time () + STOP_WAIT_SECONDS * G_USEC_PER_SEC;
-    while (web->jobs > 0 && g_get_monotonic_time () < deadline)
-      g_main_context_iteration (web->context, TRUE);
-    g_clear_object (&web->soup);
-  }
-  g_main_context_pop_thread_default (web->context);
-  return NULL;
-}
-
-VolactWeb *
-volact_web_start (VolactHost *host, VolactServer *server, GError **error)
-{
-  const VolactConfig *cfg = volact_host_config (host);
-  VolactWeb *web;
-
-  if (!g_tls_backend_supports_tls (g_tls_backend_get_default ())) {
-    g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG,
-                 "web-port: GLib has no TLS backend (install glib-networking)");
-    return NULL;
-  }
-  web = g_new0 (VolactWeb, 1);
-  web->host = host;
-  web->server = server;
-  web->users_path = g_strdup (cfg->web_users);
-  web->auth = volact_web_auth_new ();
-  web->context = g_main_context_new ();
-  web->loop = g_main_loop_new (web->context, FALSE);
-  web->waiting = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
-  g_mutex_init (&web->lock);
-  g_cond_init (&web->cond);
-  /* A broken users file stops the start; a missing one is logged (nobody can sign in yet). */
-  if (g_file_test (web->users_path, G_FILE_TEST_EXISTS)) {
-    web->users = volact_users_load (web->users_path, error);
-    if (web->users == NULL) {
-      g_prefix_error (error, "web-users: ");
-      volact_web_stop (web);
-      return NULL;
-    }
-    stat (web->users_path, &web->users_stat);
-  } else {
-    current_users (web);
-  }
-  web->thread = g_thread_new ("volact-web", web_thread, web);
-  g_mutex_lock (&web->lock);
-  while (!web->started)
-    g_cond_wait (&web->cond, &web->lock);
-  g_mutex_unlock (&web->lock);
-  if (web->start_error != NULL) {
-    g_propagate_error (error, g_steal_pointer (&web->start_error));
-    volact_web_stop (web);
-    return NULL;
-  }
-  return web;
-}
-
-guint
-volact_web_port (VolactWeb *web)
-{
-  return web->port;
-}
-
-void
-volact_web_stop (VolactWeb *web)
-{
-  if (web == NULL)
-    return;
-  if (web->thread != NULL) {
-    g_main_loop_quit (web->loop);
-    g_thread_join (web->thread);
-  }
-  g_main_loop_unref (web->loop);
-  g_main_context_unref (web->context);
-  volact_web_auth_free (web->auth);
-  volact_users_free (web->users);
-  g_ptr_array_unref (web->waiting);
-  g_mutex_clear (&web->lock);
-  g_cond_clear (&web->cond);
-  g_free (web->users_path);
-  g_free (web);
-}

@@ -19,6 +19,13 @@ G_BEGIN_DECLS
 typedef struct _VolactWeb VolactWeb;
 
 /**
+ * The media type of POST /api/command: the body is one admin socket message
+ * without its length prefix, a "(sas)" request; the answer is the a{sv} reply
+ * (volact-admin-proto.h), as volactctl --remote sends and reads them.
+ */
+#define VOLACT_WEB_COMMAND_TYPE "application/x-volact-admin"
+
+/**
  * Starts the listener on the configuration's web-listen addresses and
  * web-port (which must not be 0). SERVER (may be NULL) feeds /metrics.
  * Errors name the key at fault: a missing or unreadable web-certificate or
