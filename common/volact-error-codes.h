@@ -97,3 +97,6 @@ VOLACT_ERROR_CODE (HOST_BUSY, 0xC0AC0506u,
 VOLACT_ERROR_CODE (
     HOST_UNREACHABLE, 0xC0AC0507u,
     "No volact host could be reached, or it closed the connection without an answer.")
+VOLACT_ERROR_CODE (NEW_CMID_LIMIT, 0xC0AC0508u,
+                   "The host has counted as many new machine IDs from this network address as it "
+                   "accepts per period (new-cmid-limit); try again later.")

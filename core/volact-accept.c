@@ -18,6 +18,7 @@ struct _VolactAccept {
   GCond idle;            /* signalled when in_flight drops to 0 */
   guint in_flight;
   GHashTable *conns; /* the connections in flight, for a stop to cancel */
+  GHashTable *per_source; /* IP address text -> connections in flight from it (per_source > 0) */
   gboolean stopping;
   /* The refusal log; main loop only. */
   guint64 refused;
@@ -29,6 +30,7 @@ struct _VolactAcceptConn {
   GCancellable *cancel;
   GSource *deadline;
   gint timed_out; /* atomic */
+  char *source;   /* key in per_source, or NULL */
 };
 
 /* Connections are refcounted: the worker holds one reference and the deadline source another,
@@ -40,6 +42,7 @@ conn_release (gpointer data)
 
   g_clear_object (&conn->connection);
   g_clear_object (&conn->cancel);
+  g_free (conn->source);
 }
 
 static void
@@ -87,6 +90,13 @@ conn_finish (VolactAccept *acc, VolactAcceptConn *conn)
   g_clear_pointer (&conn->deadline, g_source_unref);
   g_mutex_lock (&acc->lock);
   g_hash_table_remove (acc->conns, conn);
+  if (conn->source != NULL) {
+    guint n = GPOINTER_TO_UINT (g_hash_table_lookup (acc->per_source, conn->source));
+    if (n <= 1)
+      g_hash_table_remove (acc->per_source, conn->source);
+    else
+      g_hash_table_insert (acc->per_source, g_strdup (conn->source), GUINT_TO_POINTER (n - 1));
+  }
   if (--acc->in_flight == 0)
     g_cond_broadcast (&acc->idle);
   g_mutex_unlock (&acc->lock);
@@ -110,6 +120,18 @@ run (gpointer data, gpointer user_data)
   conn_finish (acc, conn);
 }
 
+/* The IP address of SOCKET's peer as text, or NULL (a Unix socket, or unknown). */
+static char *
+peer_source (GSocket *sock)
+{
+  g_autoptr (GSocketAddress) remote = g_socket_get_remote_address (sock, NULL);
+
+  if (remote == NULL || !G_IS_INET_SOCKET_ADDRESS (remote))
+    return NULL;
+  return g_inet_address_to_string (
+      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+}
+
 /* The main loop: admit CONNECTION into a slot and queue it, or close it at once. */
 static gboolean
 on_incoming (GSocketService *service, GSocketConnection *connection, GObject *source,
@@ -120,6 +142,7 @@ on_incoming (GSocketService *service, GSocketConnection *connection, GObject *so
   guint limit = acc->config.max_connections - acc->config.reserved;
   VolactAcceptConn *conn;
   guint in_flight;
+  g_autofree char *peer = NULL;
   g_autoptr (GError) error = NULL;
 
   g_mutex_lock (&acc->lock);
@@ -134,8 +157,22 @@ on_incoming (GSocketService *service, GSocketConnection *connection, GObject *so
     note_refused (acc, in_flight);
     return TRUE;
   }
+  if (acc->config.per_source > 0 && (peer = peer_source (sock)) != NULL) {
+    guint n;
+    g_mutex_lock (&acc->lock);
+    n = GPOINTER_TO_UINT (g_hash_table_lookup (acc->per_source, peer));
+    if (n < acc->config.per_source)
+      g_hash_table_insert (acc->per_source, g_strdup (peer), GUINT_TO_POINTER (n + 1));
+    g_mutex_unlock (&acc->lock);
+    if (n >= acc->config.per_source) {
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      note_refused (acc, in_flight);
+      return TRUE;
+    }
+  }
 
   conn = g_rc_box_new0 (VolactAcceptConn);
+  conn->source = g_steal_pointer (&peer);
   conn->connection = g_object_ref (connection);
   conn->cancel = g_cancellable_new ();
   conn->deadline = g_source_new (&deadline_funcs, sizeof (GSource));
@@ -181,6 +218,7 @@ volact_accept_new (const VolactAcceptConfig *config, GError **error)
   g_mutex_init (&acc->lock);
   g_cond_init (&acc->idle);
   acc->conns = g_hash_table_new (NULL, NULL);
+  acc->per_source = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   acc->context = g_main_context_ref_thread_default ();
   /* A plain service: accepting never leaves this thread's main context. */
   acc->service = g_socket_service_new ();
@@ -245,6 +283,7 @@ volact_accept_stop (VolactAccept *accept, guint wait_seconds)
   g_signal_handlers_disconnect_by_data (accept->service, accept);
   g_object_unref (accept->service);
   g_hash_table_unref (accept->conns);
+  g_hash_table_unref (accept->per_source);
   g_main_context_unref (accept->context);
   g_mutex_clear (&accept->lock);
   g_cond_clear (&accept->idle);

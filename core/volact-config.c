@@ -13,7 +13,7 @@ typedef enum {
   KEY_STRING,    /* free text, may be empty */
   KEY_PATH,      /* absolute path */
   KEY_PATH_LIST, /* ':'-separated absolute paths */
-  KEY_ADDRESSES, /* ';' or ','-separated IP literals */
+  KEY_ADDRESSES, /* ';' or ','-separated IP literals; at least one unless max is 1 */
   KEY_UINT,      /* min..max */
   KEY_ENDPOINT,  /* HOST:PORT or empty */
   KEY_BOOL,      /* true/false (or 1/0), as GKeyFile writes them */
@@ -57,6 +57,22 @@ static const KeySpec keys[] = {
     "HOST:PORT of the authority for online activation" },
   { "max-connections", KEY_UINT, OFF (max_connections), "4096", 1, 1000000,
     "concurrent client connections" },
+  /* Per-source limits of the client port (docs/limits.md). A source is an IPv4 address or
+   * an IPv6 /64. */
+  { "max-connections-per-source", KEY_UINT, OFF (max_connections_per_source), "64", 0, 1000000,
+    "concurrent client connections per source (0: no cap)" },
+  { "rate-limit", KEY_UINT, OFF (rate_limit), "10", 0, 1000000,
+    "client requests per second per source, sustained (0: no rate limit)" },
+  { "rate-burst", KEY_UINT, OFF (rate_burst), "20", 1, 1000000,
+    "client requests a quiet source may send at once" },
+  { "new-cmid-limit", KEY_UINT, OFF (new_cmid_limit), "1000", 0, 100000000,
+    "new machine IDs per source per new-cmid-window (0: no limit)" },
+  { "new-cmid-window", KEY_UINT, OFF (new_cmid_window), "3600", 60, 604800,
+    "window of new-cmid-limit, seconds" },
+  { "limit-sources", KEY_UINT, OFF (limit_sources), "16384", 64, 10000000,
+    "sources the limits track at most (least recently seen forgotten first)" },
+  { "limit-exempt", KEY_ADDRESSES, OFF (limit_exempt), "127.0.0.1;::1", 0, 1,
+    "addresses never limited (an IPv6 address exempts its /64)" },
   { "event-log-size", KEY_UINT, OFF (event_cap_mb), "64", 1, 65536,
     "size cap of the event log in MiB; the oldest events go first" },
   /* The HTTPS listener: dashboard and /metrics (docs/web.md). Off unless web-port is set. */
@@ -218,7 +234,7 @@ parse_value (VolactConfig *cfg, const KeySpec *k, const char *text, GError **err
         }
         g_ptr_array_add (list, g_strdup (*p));
       }
-      if (list->len == 0) {
+      if (list->len == 0 && k->max != 1) {
         g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "at least one address is required");
         return FALSE;
       }

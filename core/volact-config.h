@@ -27,6 +27,14 @@ typedef struct {
   guint admin_timeout;   /* seconds an admin connection may take per request, 1..3600 */
   char *authority_url;   /* HOST:PORT of the authority for online activation ("" = none) */
   guint max_connections; /* concurrent client connections */
+  /* Per-source limits of the client port (docs/limits.md). */
+  guint max_connections_per_source; /* concurrent connections per source (0: no cap) */
+  guint rate_limit;        /* requests per second per source (0: no rate limit) */
+  guint rate_burst;        /* requests a quiet source may send at once */
+  guint new_cmid_limit;    /* new machine IDs per source per window (0: no limit) */
+  guint new_cmid_window;   /* that window, seconds */
+  guint limit_sources;     /* sources tracked at most */
+  char **limit_exempt;     /* addresses never limited */
   guint event_cap_mb;    /* size cap of the event log, MiB */
   char **dns_zones;      /* zones to publish the SRV record in (empty: none); docs/dns.md */
   char *dns_server;      /* ADDR[:PORT] taking the updates ("" = each zone's SOA primary) */

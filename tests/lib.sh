@@ -101,10 +101,10 @@ web-key = $1/key.pem
 web-users = $2"
 }
 
-# start_activated_host DIR: an authority in $work/authority, a host key of group
-# 24 (servers), a trust file, volactd in DIR (start_host), then ipk and ato.
+# start_keyed_host DIR: an authority in $work/authority, a host key of group
+# 24 (servers), a trust file, volactd in DIR (start_host), then ipk.
 # Defines ctl (volactctl on DIR's socket).
-start_activated_host() {
+start_keyed_host() {
   local dir=$1 key
   start_authority "$work/authority"
   key=$("$authority" --dir "$work/authority" issue-key --group 24)
@@ -113,6 +113,11 @@ start_activated_host() {
   start_host "$dir" "$work/trust.pem"
   eval "ctl() { \"\$volactctl\" --socket \"$dir/admin.sock\" \"\$@\"; }"
   ctl ipk "$key" > /dev/null || fail "ipk"
+}
+
+# start_activated_host DIR: start_keyed_host, then ato.
+start_activated_host() {
+  start_keyed_host "$1"
   ctl ato > /dev/null || fail "ato"
 }
 

@@ -178,7 +178,13 @@ sample_snapshot (void)
                                    .error_responses = 90,
                                    .malformed = 4,
                                    .timeouts = 6,
-                                   .busy_responses = 1 };
+                                   .busy_responses = 1,
+                                   .sources = 21,
+                                   .limited_sources = 22,
+                                   .rate_limited = 23,
+                                   .source_refused = 24,
+                                   .idle_closed = 25,
+                                   .new_cmid_limited = 26 };
   s->have_records = TRUE;
   s->records.queued = 17;
   s->records.busy_refusals = 8;
@@ -239,6 +245,12 @@ sample_expected (void)
   LINE (a, "volact_responses_total{type=\"signed\"} 5000");
   LINE (a, "volact_responses_total{type=\"error\"} 90");
   LINE (a, "volact_late_busy_responses_total 1");
+  LINE (a, "volact_limit_sources 21");
+  LINE (a, "volact_limited_sources_total 22");
+  LINE (a, "volact_rate_limited_requests_total 23");
+  LINE (a, "volact_connections_source_refused_total 24");
+  LINE (a, "volact_connections_idle_closed_total 25");
+  LINE (a, "volact_new_cmid_limited_requests_total 26");
   for (guint i = 0; i < G_N_ELEMENTS (states); i++)
     LINE (a, "volact_machines{state=\"%s\"} %u", states[i], 100 * (i + 1));
   LINE (a, "volact_records_queue_rows 17");

@@ -30,6 +30,12 @@
 #define SERVE_MAX_THREADS 16
 /* Connections in flight (served or queued); more are closed at once. */
 #define SERVE_MAX_CONNECTIONS 128
+/* In flight from one IP address: one slow client holds at most this many of the workers
+ * (issue 10, finding 8: 16 slow connections held all of them for 15 s each). */
+#define SERVE_MAX_PER_SOURCE 4
+/* A host sends its request line at once: this bounds a whole exchange from the accept on, so
+ * that a slow client frees its worker well within the host's 15 s timeout. */
+#define SERVE_REQUEST_TIMEOUT_SECONDS 5u
 /* How long a stop waits for the exchanges in progress. */
 #define SERVE_STOP_WAIT_SECONDS 5
 /* What a connection may still send after its request line before we close it. */
@@ -318,7 +324,7 @@ reply_error (VolactAcceptConn *conn, GError **error)
     else
       *error
           = g_error_new (VOLACT_ERROR, VOLACT_E_AUTHORITY, "no complete request within %u seconds",
-                         VOLACT_AUTHORITY_TIMEOUT_SECONDS);
+                         SERVE_REQUEST_TIMEOUT_SECONDS);
   } else if (e->domain != VOLACT_ERROR) {
     *error = g_error_new (VOLACT_ERROR, VOLACT_E_AUTHORITY, "bad request: %s", e->message);
   } else if (code == (guint32) VOLACT_E_IO || code == (guint32) VOLACT_E_CRYPTO
@@ -441,8 +447,9 @@ authority_cmd_serve (Authority *a, int argc, char **argv)
   VolactAcceptConfig config = {
     .name = "online activation",
     .max_connections = SERVE_MAX_CONNECTIONS,
+    .per_source = SERVE_MAX_PER_SOURCE,
     .threads = SERVE_MAX_THREADS,
-    .timeout_seconds = VOLACT_AUTHORITY_TIMEOUT_SECONDS,
+    .timeout_seconds = SERVE_REQUEST_TIMEOUT_SECONDS,
     .serve = serve_connection,
   };
   g_autofree char *endpoint = NULL;

@@ -172,6 +172,24 @@ format_server (GString *out, const VolactMetricsSnapshot *snap)
           "HOST_BUSY sent in place of a decided answer: its record was not committed in time, or "
           "signing failed.",
           s->busy_responses);
+  /* Per-source limits (docs/limits.md). */
+  single (out, "volact_limit_sources", "gauge",
+          "Client sources (IPv4 addresses, IPv6 /64s) the per-source limits track now.",
+          s->sources);
+  single (out, "volact_limited_sources_total", "counter",
+          "Times a client source became limited (rate, connections or new machine IDs).",
+          s->limited_sources);
+  single (out, "volact_rate_limited_requests_total", "counter",
+          "Client requests answered HOST_BUSY by the per-source rate limit.", s->rate_limited);
+  single (out, "volact_connections_source_refused_total", "counter",
+          "Client connections closed at once because max-connections-per-source was reached.",
+          s->source_refused);
+  single (out, "volact_connections_idle_closed_total", "counter",
+          "Idle client connections closed to make room for a new one at max-connections.",
+          s->idle_closed);
+  single (out, "volact_new_cmid_limited_requests_total", "counter",
+          "Client requests refused with NEW_CMID_LIMIT by the per-source new machine ID quota.",
+          s->new_cmid_limited);
 }
 
 static void

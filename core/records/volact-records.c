@@ -258,6 +258,20 @@ volact_records_pool_count (VolactRecords *records, const char *pool, guint reten
   return volact_records_pool_count_at (records, pool, retention_days, real_now ());
 }
 
+gboolean
+volact_records_known (VolactRecords *records, const char *pool, const guint8 *cmid)
+{
+  gboolean known;
+  guint id;
+
+  g_return_val_if_fail (records != NULL && pool != NULL && cmid != NULL, FALSE);
+  g_mutex_lock (&records->lock);
+  id = pool_lookup_locked (records, pool);
+  known = id != 0 && volact_index_lookup (records->index, id, cmid) != NULL;
+  g_mutex_unlock (&records->lock);
+  return known;
+}
+
 void
 volact_records_host_event (VolactRecords *records, guint event_id, const char *message)
 {

@@ -60,6 +60,13 @@ void volact_records_on_commit (VolactRecords *records, VolactCommittedFunc func,
 guint volact_records_pool_count (VolactRecords *records, const char *pool, guint retention_days);
 
 /**
+ * TRUE if CMID has a record in POOL (counted or not, not yet purged): a
+ * visit of it would not be a new machine ID. For the per-source limit on
+ * new machine IDs (docs/limits.md). Thread-safe.
+ */
+gboolean volact_records_known (VolactRecords *records, const char *pool, const guint8 *cmid);
+
+/**
  * Stores a host event (start, reload, activation, hardware change, error)
  * with its id in the events table. It writes nothing to the journal: the
  * caller logs the event, once. RECORDS NULL (not open yet): does nothing.
@@ -160,6 +167,8 @@ typedef enum {
   VOLACT_EVENT_DUPLICATE_CMID = 1009,
   VOLACT_EVENT_REMOTE_COMMAND = 1010, /* a command run through the web listener (docs/web.md) */
   VOLACT_EVENT_SIGN_IN_FAILED = 1011, /* a failed sign-in on the web listener */
+  VOLACT_EVENT_SOURCE_LIMITED = 1020,  /* a client source hit its rate or connection limit */
+  VOLACT_EVENT_NEW_CMID_LIMIT = 1021, /* a client source hit its new machine ID quota */
   VOLACT_EVENT_CLIENT_REQUEST = 12290, /* the KMS operations guide's activation event */
   VOLACT_EVENT_DNS_PUBLISH_FAILED = 12293, /* the guide's DNS publishing failure (core/dns/) */
 } VolactEventId;

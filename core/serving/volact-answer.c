@@ -98,6 +98,33 @@ void
 volact_answer_decide (const VolactServingState *st, VolactRecords *records,
                       const VolactRequest *req, const char *address, gint64 now, VolactAnswer *out)
 {
+  volact_answer_decide_from (st, records, req, address, now, NULL, NULL, 0, out);
+}
+
+/*
+ * The per-source quota of new machine IDs (finding 2 of issue 10: one
+ * address inflated the count without limit). Returns FALSE if the request
+ * must be refused; *NEW says a counted visit takes from the quota.
+ */
+static gboolean
+cmid_quota (VolactRecords *records, const char *pool, const VolactRequest *req,
+            VolactLimits *limits, VolactSource *source, gint64 mono, gboolean *new)
+{
+  *new = FALSE;
+  if (limits == NULL || !volact_limits_cmid_applies (limits, source))
+    return TRUE;
+  if (volact_records_known (records, pool, req->cmid))
+    return TRUE; /* a known machine is always served */
+  *new = TRUE;
+  return volact_limits_cmid_allowed (limits, source, mono);
+}
+
+void
+volact_answer_decide_from (const VolactServingState *st, VolactRecords *records,
+                           const VolactRequest *req, const char *address, gint64 now,
+                           VolactLimits *limits, VolactSource *source, gint64 mono,
+                           VolactAnswer *out)
+{
   const VolactEdition *edition = NULL;
   const VolactApplication *app = NULL;
   const VolactKeyGroup *group;
@@ -145,12 +172,20 @@ volact_answer_decide (const VolactServingState *st, VolactRecords *records,
       result = (guint32) VOLACT_E_EDITION_NOT_COVERED;
       volact_records_log_refusal (records, &visit, result, &ticket);
     } else {
+      gboolean new_cmid;
+      if (!cmid_quota (records, edition->application, req, limits, source, mono, &new_cmid)) {
+        /* Nothing recorded: not even the refusal's event, which a flood would fill. */
+        out->error_code = (guint32) VOLACT_E_NEW_CMID_LIMIT;
+        return;
+      }
       count = volact_records_count (records, &visit, &result, &ticket);
       if (result == VOLACT_RECORDS_HOST_BUSY) {
         /* The writer is far behind: nothing was counted; the client retries later. */
         out->error_code = (guint32) VOLACT_E_HOST_BUSY;
         return;
       }
+      if (new_cmid)
+        volact_limits_cmid_taken (limits, source);
     }
   }
 

@@ -14,6 +14,7 @@
 
 #include "volact-catalog.h"
 #include "volact-host.h"
+#include "volact-limits.h"
 #include "volact-protocol.h"
 #include "volact-records.h"
 
@@ -27,7 +28,7 @@ G_BEGIN_DECLS
 typedef struct {
   /**
    * Non-zero: send an unsigned error response with this code at once
-   * (NOT_ACTIVATED, HOST_BUSY); RESPONSE and TICKET are unused.
+   * (NOT_ACTIVATED, HOST_BUSY, NEW_CMID_LIMIT); RESPONSE and TICKET are unused.
    */
   guint32 error_code;
   /** Zero error_code: the response to sign (everything but the signature is set). */
@@ -52,6 +53,18 @@ typedef struct {
 void volact_answer_decide (const VolactServingState *st, VolactRecords *records,
                            const VolactRequest *req, const char *address, gint64 now,
                            VolactAnswer *out);
+
+/**
+ * volact_answer_decide for a client of SOURCE in LIMITS (volact-limits.h;
+ * both NULL: no limits) at monotonic time MONO (µs): a request that would
+ * add a new machine ID to its pool while SOURCE's quota of new machine IDs
+ * is used up gets the error response NEW_CMID_LIMIT and records nothing; a
+ * new machine ID that is counted takes one from the quota.
+ */
+void volact_answer_decide_from (const VolactServingState *st, VolactRecords *records,
+                                const VolactRequest *req, const char *address, gint64 now,
+                                VolactLimits *limits, VolactSource *source, gint64 mono,
+                                VolactAnswer *out);
 
 /**
  * The intervals (minutes) a client of APP receives: the host's sai/sri

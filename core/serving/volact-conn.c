@@ -112,6 +112,8 @@ volact_conn_close (VolactServer *s, Conn *c)
     return;
   close (c->item.fd); /* also leaves the epoll set */
   c->item.fd = -1;
+  volact_limits_conn_close (s->limits, c->source);
+  c->source = NULL;
   c->state = CONN_CLOSED;
   c->serial++;
   last = g_ptr_array_index (s->active, s->active->len - 1);
@@ -355,10 +357,23 @@ conn_answer (VolactServer *s, Conn *c, const VolactRequest *req, const guint8 *m
   char addr[INET6_ADDRSTRLEN];
   VolactAnswer answer;
 
+  if (!volact_limits_take (s->limits, c->source, s->now)) {
+    /* Over its rate: the cheapest answer there is (unsigned, nothing recorded). */
+    volact_serving_state_unref (st);
+    STAT_INC (s, rate_limited);
+    volact_transport_limited (s, c->source, VOLACT_LIMIT_RATE);
+    conn_send_error (s, c, req->nonce, (guint32) VOLACT_E_HOST_BUSY, FALSE);
+    return;
+  }
   peer_text (c, addr);
-  volact_answer_decide (st, s->records, req, addr, s->wall, &answer);
+  volact_answer_decide_from (st, s->records, req, addr, s->wall, s->limits, c->source, s->now,
+                             &answer);
   volact_request_counters_add (s->answers, answer.edition,
                                answer.error_code ? answer.error_code : answer.response.result);
+  if (answer.error_code == (guint32) VOLACT_E_NEW_CMID_LIMIT) {
+    STAT_INC (s, new_cmid_limited);
+    volact_transport_limited (s, c->source, VOLACT_LIMIT_NEW_CMIDS);
+  }
   if (answer.error_code != 0) {
     volact_serving_state_unref (st);
     conn_send_error (s, c, req->nonce, answer.error_code, FALSE);
@@ -497,12 +512,13 @@ conn_read (VolactServer *s, Conn *c)
 }
 
 void
-volact_conn_open (VolactServer *s, int fd, const struct sockaddr_storage *sa)
+volact_conn_open (VolactServer *s, int fd, const struct sockaddr_storage *sa, VolactSource *src)
 {
   Conn *c = conn_alloc (s);
   struct epoll_event ev;
 
   c->item.fd = fd;
+  c->source = src;
   c->state = CONN_READ;
   c->signed_ok = c->committed = c->close_after = c->peer_closed = c->registered = FALSE;
   c->in_len = c->out_len = c->out_off = 0;

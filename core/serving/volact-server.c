@@ -17,7 +17,10 @@
 #include <glib-unix.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -131,12 +134,72 @@ log_refused (VolactServer *s)
   s->refused_unlogged = 0;
 }
 
+void
+volact_transport_limited (VolactServer *s, VolactSource *src, VolactLimitKind kind)
+{
+  static const char *const what[VOLACT_LIMIT_N_KINDS] = {
+    [VOLACT_LIMIT_RATE] = "its request rate (rate-limit, rate-burst); it is answered HOST_BUSY",
+    [VOLACT_LIMIT_CONNECTIONS] = "its concurrent connections (max-connections-per-source); "
+                                 "new ones are closed at once",
+    [VOLACT_LIMIT_NEW_CMIDS] = "its new machine IDs (new-cmid-limit per new-cmid-window); "
+                               "new ones are refused with NEW_CMID_LIMIT",
+  };
+  char text[VOLACT_LIMITS_SOURCE_TEXT];
+  gboolean became;
+  guint64 suppressed;
+
+  if (!volact_limits_refused (s->limits, src, kind, s->now, &became, &suppressed)) {
+    if (became)
+      STAT_INC (s, limited_sources);
+    return;
+  }
+  STAT_INC (s, limited_sources);
+  volact_limits_source_text (src, text);
+  volact_host_event (s->host,
+                     kind == VOLACT_LIMIT_NEW_CMIDS ? VOLACT_EVENT_NEW_CMID_LIMIT
+                                                    : VOLACT_EVENT_SOURCE_LIMITED,
+                     "client source %s limited by %s (docs/limits.md)%s%" G_GUINT64_FORMAT "%s",
+                     text, what[kind], suppressed ? "; " : "", suppressed,
+                     suppressed ? " more source(s) were limited without an event" : "");
+}
+
+/*
+ * The table is full: closes the connection that has waited longest for a
+ * request (issue 10, finding 1: idle connections must not lock real clients
+ * out). FALSE if every connection is busy with a request.
+ */
+static gboolean
+close_oldest_idle (VolactServer *s)
+{
+  Conn *oldest = NULL;
+
+  for (guint i = 0; i < s->active->len; i++) {
+    Conn *c = g_ptr_array_index (s->active, i);
+    if (c->state == CONN_READ && c->in_len == 0 && (oldest == NULL || c->since < oldest->since))
+      oldest = c;
+  }
+  if (oldest == NULL)
+    return FALSE;
+  STAT_INC (s, idle_closed);
+  volact_conn_close (s, oldest);
+  return TRUE;
+}
+
+static const guint8 *
+peer_bytes (const struct sockaddr_storage *sa)
+{
+  if (sa->ss_family == AF_INET)
+    return (const guint8 *) &((const struct sockaddr_in *) sa)->sin_addr;
+  return (const guint8 *) &((const struct sockaddr_in6 *) sa)->sin6_addr;
+}
+
 static void
 on_listener (VolactServer *s, Item *l)
 {
   for (guint i = 0; i < ACCEPT_BATCH; i++) {
     struct sockaddr_storage sa;
     socklen_t len = sizeof sa;
+    VolactSource *src;
     int fd = accept4 (l->fd, (struct sockaddr *) &sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
     if (fd < 0) {
@@ -154,14 +217,23 @@ on_listener (VolactServer *s, Item *l)
       }
       return;
     }
-    if (s->active->len >= s->max_conns) {
+    src = volact_limits_source (s->limits, sa.ss_family, peer_bytes (&sa), s->now);
+    STAT_SET (s, sources, volact_limits_size (s->limits));
+    if (!volact_limits_conn_open (s->limits, src)) {
+      close (fd);
+      STAT_INC (s, source_refused);
+      volact_transport_limited (s, src, VOLACT_LIMIT_CONNECTIONS);
+      continue;
+    }
+    if (s->active->len >= s->max_conns && !close_oldest_idle (s)) {
+      volact_limits_conn_close (s->limits, src);
       close (fd);
       STAT_INC (s, refused);
       s->refused_unlogged++;
       log_refused (s);
       continue;
     }
-    volact_conn_open (s, fd, &sa);
+    volact_conn_open (s, fd, &sa, src);
   }
 }
 
@@ -259,10 +331,34 @@ start_sign_threads (VolactServer *s, const char *threads)
   g_message ("signing responses on %u worker threads", s->sign_threads);
 }
 
+/*
+ * MAX_CONNS, lowered so that the descriptor limit keeps FD_RESERVE for the
+ * administration socket, the web listener and the record store (issue 10,
+ * finding 1: at the limit, accept failed and volactctl hung too).
+ */
+static guint
+clamp_to_descriptors (guint max_conns)
+{
+  struct rlimit rl;
+  guint room;
+
+  if (getrlimit (RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+    return max_conns;
+  room = rl.rlim_cur > 2 * FD_RESERVE ? (guint) MIN (rl.rlim_cur - FD_RESERVE, G_MAXUINT)
+                                      : (guint) rl.rlim_cur / 2;
+  if (max_conns <= room)
+    return max_conns;
+  g_warning ("max-connections %u does not fit the descriptor limit of %llu with %u kept for the "
+             "administration side; serving at most %u client connections",
+             max_conns, (unsigned long long) rl.rlim_cur, FD_RESERVE, room);
+  return MAX (room, 1);
+}
+
 VolactServer *
 volact_server_start (VolactHost *host, VolactRecords *records, GError **error)
 {
   const VolactConfig *cfg;
+  VolactLimitsConfig limits;
   VolactServer *s;
   const char *threads;
 
@@ -277,7 +373,18 @@ volact_server_start (VolactHost *host, VolactRecords *records, GError **error)
   s->active = g_ptr_array_new ();
   s->answers = volact_request_counters_new ();
   s->chunks = g_ptr_array_new_with_free_func (g_free);
-  s->max_conns = MAX (cfg->max_connections, 1);
+  s->max_conns = clamp_to_descriptors (MAX (cfg->max_connections, 1));
+  limits = (VolactLimitsConfig){
+    .rate = cfg->rate_limit,
+    .burst = cfg->rate_burst,
+    .connections = cfg->max_connections_per_source,
+    .new_cmids = cfg->new_cmid_limit,
+    .window = cfg->new_cmid_window,
+    /* Sources holding connections are never forgotten: keep room beyond them. */
+    .capacity = MAX (cfg->limit_sources, s->max_conns + 64),
+    .exempt = cfg->limit_exempt,
+  };
+  s->limits = volact_limits_new (&limits);
   s->port = volact_host_port (host);
   s->wake.kind = ITEM_WAKE;
   s->wake.fd = -1;
@@ -354,6 +461,7 @@ volact_server_stop (VolactServer *s)
   g_ptr_array_free (s->active, TRUE);
   g_ptr_array_free (s->chunks, TRUE);
   g_free (s->ring);
+  volact_limits_free (s->limits);
   volact_request_counters_free (s->answers);
   g_mutex_clear (&s->done_lock);
   g_main_context_unref (s->context);
@@ -383,6 +491,12 @@ volact_server_get_stats (VolactServer *s, VolactServerStats *out)
   out->malformed = STAT_GET (s, malformed);
   out->timeouts = STAT_GET (s, timeouts);
   out->busy_responses = STAT_GET (s, busy_responses);
+  out->sources = STAT_GET (s, sources);
+  out->limited_sources = STAT_GET (s, limited_sources);
+  out->rate_limited = STAT_GET (s, rate_limited);
+  out->source_refused = STAT_GET (s, source_refused);
+  out->idle_closed = STAT_GET (s, idle_closed);
+  out->new_cmid_limited = STAT_GET (s, new_cmid_limited);
 }
 
 void

@@ -32,13 +32,20 @@ typedef struct {
   guint connections;        /* open now */
   guint pending;            /* responses waiting for their record's commit */
   guint64 accepted;         /* connections accepted and served */
-  guint64 refused;          /* connections closed at once: max-connections reached */
+  guint64 refused;          /* connections closed at once: max-connections held by busy ones */
   guint64 requests;         /* requests decoded */
   guint64 signed_responses; /* signed responses sent */
   guint64 error_responses;  /* error responses sent */
   guint64 malformed;        /* connections closed for bad input */
   guint64 timeouts;         /* connections closed as slow or idle */
   guint64 busy_responses;   /* HOST_BUSY sent after the answer: commit timeout, signing failure */
+  /* Per-source limits (docs/limits.md). */
+  guint sources;              /* sources tracked now */
+  guint64 limited_sources;    /* times a source became limited (rate, connections, new CMIDs) */
+  guint64 rate_limited;       /* requests answered HOST_BUSY by the per-source rate limit */
+  guint64 source_refused;     /* connections closed at once: the source's connection cap */
+  guint64 idle_closed;        /* idle connections closed to make room for a new one */
+  guint64 new_cmid_limited;   /* requests refused by the per-source new machine ID quota */
 } VolactServerStats;
 
 /**

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "volact-host.h"
+#include "volact-limits.h"
 #include "volact-listen.h"
 #include "volact-protocol.h"
 #include "volact-records.h"
@@ -35,6 +36,9 @@ G_BEGIN_DECLS
 #define MAX_EVENTS 128
 #define ACCEPT_BATCH 64 /* accepts per wake-up, so connected clients are not starved */
 #define CONN_CHUNK 64   /* connections allocated together */
+/* Descriptors kept out of max-connections: admin socket (16), web listener, record store,
+ * plugins, listeners, the journal. */
+#define FD_RESERVE 256
 /* Room for one whole request and the start of a pipelined next one. */
 #define IN_SIZE 256
 G_STATIC_ASSERT (IN_SIZE > VOLACT_PROTO_REQUEST_MAX);
@@ -88,6 +92,7 @@ struct _Conn {
   guint32 events; /* epoll interest registered */
   guint32 serial; /* changes per request and on close; pending entries and jobs carry it */
   guint index;    /* in server->active */
+  VolactSource *source; /* its entry in server->limits (valid while the connection is open) */
   gint64 since;   /* READ: idle since, or first byte of a partial request; else: state entered */
   guint8 peer[16];
   guint8 nonce[VOLACT_PROTO_NONCE_SIZE]; /* of the request being answered */
@@ -130,6 +135,7 @@ struct _VolactServer {
   guint n_listeners;
   guint port;
   guint max_conns;
+  VolactLimits *limits; /* per-source limits */
 
   GPtrArray *active; /* Conn*, unordered, conn->index */
   GPtrArray *chunks; /* Conn[CONN_CHUNK] blocks, freed at stop */
@@ -166,9 +172,16 @@ void volact_transport_stamp (VolactServer *s);
 /* TRUE at most once per LOG_INTERVAL for *LAST (the first time always). */
 gboolean volact_transport_log_due (VolactServer *s, gint64 *last);
 
+/* SRC was refused by limit KIND: counts it and raises the host event when one is due. */
+void volact_transport_limited (VolactServer *s, VolactSource *src, VolactLimitKind kind);
+
 /* volact-conn.c */
-/* Takes accepted socket FD from peer SA: reads what already arrived, then watches it. */
-void volact_conn_open (VolactServer *s, int fd, const struct sockaddr_storage *sa);
+/*
+ * Takes accepted socket FD from peer SA, whose source SRC already counts it
+ * (volact_limits_conn_open): reads what already arrived, then watches it.
+ */
+void volact_conn_open (VolactServer *s, int fd, const struct sockaddr_storage *sa,
+                       VolactSource *src);
 /* Reacts to epoll events EV on C. */
 void volact_conn_event (VolactServer *s, Conn *c, guint32 ev);
 void volact_conn_close (VolactServer *s, Conn *c);

@@ -21,6 +21,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -170,6 +171,38 @@ on_hangup (gpointer host)
   return G_SOURCE_CONTINUE;
 }
 
+/*
+ * Raises the soft descriptor limit to the hard one: at the usual 1,024, about
+ * 1,100 idle client connections were enough to make accept fail and lock
+ * out clients and volactctl alike (issue 10, finding 1). The client listener
+ * then fits max-connections into what we got (volact-server.c).
+ */
+static void
+raise_descriptor_limit (void)
+{
+  struct rlimit rl;
+
+  if (getrlimit (RLIMIT_NOFILE, &rl) != 0) {
+    int e = errno;
+    g_warning ("cannot read the descriptor limit: %s", g_strerror (e));
+    return;
+  }
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit (RLIMIT_NOFILE, &rl) != 0) {
+      int e = errno;
+      g_warning ("cannot raise the descriptor limit from %llu to %llu: %s",
+                 (unsigned long long) was, (unsigned long long) rl.rlim_max, g_strerror (e));
+      rl.rlim_cur = was;
+    }
+  }
+  if (rl.rlim_cur == RLIM_INFINITY)
+    g_message ("descriptor limit: unlimited");
+  else
+    g_message ("descriptor limit: %llu", (unsigned long long) rl.rlim_cur);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -204,6 +237,7 @@ main (int argc, char **argv)
 
   if (!opt_foreground && g_getenv ("NOTIFY_SOCKET") == NULL)
     detach_begin ();
+  raise_descriptor_limit ();
   host = volact_host_new (g_steal_pointer (&cfg), &error);
   if (host == NULL)
     return fail (error);
