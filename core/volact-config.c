@@ -314,19 +314,13 @@ volact_config_new_default (void)
   return cfg;
 }
 
-VolactConfig *
-volact_config_load (const char *path, GError **error)
+/* Validates what CFG->keyfile holds, read from PATH; takes CFG. */
+static VolactConfig *
+config_check (VolactConfig *cfg_in, const char *path, GError **error)
 {
-  g_autoptr (VolactConfig) cfg = volact_config_new_default ();
-  g_autoptr (GError) local = NULL;
+  g_autoptr (VolactConfig) cfg = cfg_in;
   g_auto (GStrv) groups = NULL;
 
-  if (!g_key_file_load_from_file (cfg->keyfile, path, G_KEY_FILE_NONE, &local)) {
-    g_set_error (error, VOLACT_ERROR,
-                 local->domain == G_KEY_FILE_ERROR ? VOLACT_E_CONFIG : VOLACT_E_IO, "%s: %s", path,
-                 local->message);
-    return NULL;
-  }
   cfg->file = g_strdup (path);
   groups = g_key_file_get_groups (cfg->keyfile, NULL);
   for (char **g = groups; *g; g++) {
@@ -349,4 +343,32 @@ volact_config_load (const char *path, GError **error)
     }
   }
   return g_steal_pointer (&cfg);
+}
+
+VolactConfig *
+volact_config_load (const char *path, GError **error)
+{
+  g_autoptr (VolactConfig) cfg = volact_config_new_default ();
+  g_autoptr (GError) local = NULL;
+
+  if (!g_key_file_load_from_file (cfg->keyfile, path, G_KEY_FILE_NONE, &local)) {
+    g_set_error (error, VOLACT_ERROR,
+                 local->domain == G_KEY_FILE_ERROR ? VOLACT_E_CONFIG : VOLACT_E_IO, "%s: %s", path,
+                 local->message);
+    return NULL;
+  }
+  return config_check (g_steal_pointer (&cfg), path, error);
+}
+
+VolactConfig *
+volact_config_load_data (const char *data, gsize len, const char *name, GError **error)
+{
+  g_autoptr (VolactConfig) cfg = volact_config_new_default ();
+  g_autoptr (GError) local = NULL;
+
+  if (!g_key_file_load_from_data (cfg->keyfile, data, len, G_KEY_FILE_NONE, &local)) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "%s: %s", name, local->message);
+    return NULL;
+  }
+  return config_check (g_steal_pointer (&cfg), name, error);
 }

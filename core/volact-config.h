@@ -55,6 +55,9 @@ typedef struct {
 VolactConfig *volact_config_new_default (void);
 /** Reads and validates PATH; unknown groups or keys are errors (they are usually typos). */
 VolactConfig *volact_config_load (const char *path, GError **error);
+/** Like volact_config_load() on LEN bytes at DATA; NAME stands for the file in errors. */
+VolactConfig *volact_config_load_data (const char *data, gsize len, const char *name,
+                                       GError **error);
 void volact_config_free (VolactConfig *cfg);
 /** Sets KEY from TEXT as the file would, with the same validation. */
 gboolean volact_config_set (VolactConfig *cfg, const char *key, const char *text, GError **error);

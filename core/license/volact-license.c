@@ -284,19 +284,15 @@ volact_license_validate (xmlDoc *doc, const char *path, GError **error)
   return license_kinds[k];
 }
 
-VolactLicense *
-volact_license_load (const char *path, const VolactTrust *trust, GError **error)
+/* The steps after reading, shared by the file and the memory entry points; takes DOC. */
+static VolactLicense *
+license_finish (xmlDoc *doc_in, const char *path, const VolactTrust *trust, GError **error)
 {
-  g_autoptr (xmlDoc) doc = NULL;
+  g_autoptr (xmlDoc) doc = doc_in;
   const VolactNode *root;
   VolactLicense *lic;
   const char *kind;
 
-  g_return_val_if_fail (path != NULL && trust != NULL, NULL);
-
-  if (!volact_xmlsig_init (error))
-    return NULL;
-  doc = volact_license_read (path, error);
   if (doc == NULL)
     return NULL;
   kind = volact_license_validate (doc, path, error);
@@ -318,6 +314,33 @@ volact_license_load (const char *path, const VolactTrust *trust, GError **error)
   lic->document.id = lic->id;
   lic->document.root = root;
   return lic;
+}
+
+VolactLicense *
+volact_license_load (const char *path, const VolactTrust *trust, GError **error)
+{
+  g_return_val_if_fail (path != NULL && trust != NULL, NULL);
+
+  if (!volact_xmlsig_init (error))
+    return NULL;
+  return license_finish (volact_license_read (path, error), path, trust, error);
+}
+
+VolactLicense *
+volact_license_load_data (const char *data, gsize len, const char *name, const VolactTrust *trust,
+                          GError **error)
+{
+  g_return_val_if_fail ((data != NULL || len == 0) && name != NULL && trust != NULL, NULL);
+
+  if (!volact_xmlsig_init (error))
+    return NULL;
+  if (len > VOLACT_LICENSE_MAX_BYTES) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_TOO_LARGE,
+                 "%s: %zu bytes; a license file may have at most %u bytes", name, len,
+                 VOLACT_LICENSE_MAX_BYTES);
+    return NULL;
+  }
+  return license_finish (volact_xml_parse (data, len, name, error), name, trust, error);
 }
 
 void

@@ -25,6 +25,13 @@ typedef struct _VolactLicense VolactLicense;
  * XML_PARSE, XML_DOCTYPE, XML_SCHEMA or SIGNATURE.
  */
 VolactLicense *volact_license_load (const char *path, const VolactTrust *trust, GError **error);
+/**
+ * The same pipeline on LEN bytes at DATA (NAME stands for the path in errors
+ * and in the result), for callers that hold the bytes already: fuzz targets,
+ * tests. The size cap applies as for a file.
+ */
+VolactLicense *volact_license_load_data (const char *data, gsize len, const char *name,
+                                         const VolactTrust *trust, GError **error);
 void volact_license_free (VolactLicense *lic);
 
 /**
