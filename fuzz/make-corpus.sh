@@ -12,3 +12,8 @@ for f in kms11/kms1pl kms11/kms1ppd kms11/kms08cfg kms12/w7k2oob kms12/w7k2phn; 
 	cp "$srcdir/licenses/$f.xrm" "$corpus/license/"
 done
 cp "$srcdir/data/volactd.conf" "$corpus/config/volactd.conf"
+# The remote administration body is an admin frame without its length prefix.
+mkdir -p "$corpus/remote"
+for f in "$corpus"/admin/*; do
+	tail -c +5 "$f" > "$corpus/remote/$(basename "$f")"
+done

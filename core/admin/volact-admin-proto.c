@@ -5,6 +5,9 @@
 
 #include "volact-error.h"
 
+/* Frames are read in pieces of at most this, the buffer growing as they come. */
+#define READ_CHUNK (1024u * 1024u)
+
 gboolean
 volact_admin_write (GOutputStream *out, GVariant *v, GCancellable *cancellable, GError **error)
 {
@@ -30,7 +33,7 @@ volact_admin_read (GInputStream *in, const GVariantType *type, gsize max,
 {
   guint32 be;
   gsize got = 0, size;
-  g_autofree guint8 *data = NULL;
+  g_autoptr (GByteArray) buf = NULL;
   g_autoptr (GBytes) bytes = NULL;
 
   if (!g_input_stream_read_all (in, &be, sizeof be, &got, cancellable, error))
@@ -47,15 +50,21 @@ volact_admin_read (GInputStream *in, const GVariantType *type, gsize max,
                  "frame of %zu bytes is over the %zu byte limit", size, max);
     return NULL;
   }
-  data = g_malloc (size ? size : 1);
-  if (!g_input_stream_read_all (in, data, size, &got, cancellable, error))
-    return NULL;
-  if (got != size) {
-    g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "connection closed inside a frame");
-    return NULL;
+  /* Memory follows the bytes that arrive, not the length a peer claims: a 4-byte
+   * header alone must not make the reader allocate up to MAX. */
+  buf = g_byte_array_sized_new ((guint) MIN (size, READ_CHUNK));
+  while (buf->len < size) {
+    gsize want = MIN (size - buf->len, READ_CHUNK), old = buf->len;
+    g_byte_array_set_size (buf, (guint) (old + want));
+    if (!g_input_stream_read_all (in, buf->data + old, want, &got, cancellable, error))
+      return NULL;
+    if (got != want) {
+      g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "connection closed inside a frame");
+      return NULL;
+    }
   }
   /* The variant keeps the bytes, and frees them with its last reference. */
-  bytes = g_bytes_new_take (g_steal_pointer (&data), size);
+  bytes = g_byte_array_free_to_bytes (g_steal_pointer (&buf));
   return volact_admin_decode (bytes, type, max, error);
 }
 
