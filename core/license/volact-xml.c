@@ -116,7 +116,68 @@ typedef struct {
   VolactXmlErrors *errors;
   gboolean doctype;
   int doctype_line;
+  guint depth;
+  guint elements;
+  char *bound; /* which bound stopped the parse, NULL if none */
+  int bound_line;
 } ParseState;
+
+/* Stops the parse once a document is bigger than any license needs, so the
+ * schema, the signature and the error reporting never see such a tree. */
+static void
+exceed (xmlParserCtxt *ctxt, ParseState *st, char *what)
+{
+  if (st->bound == NULL) {
+    st->bound = what;
+    st->bound_line = xmlSAX2GetLineNumber (ctxt);
+  } else {
+    g_free (what);
+  }
+  xmlStopParser (ctxt);
+}
+
+static void
+bounded_start (void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+               int nb_namespaces, const xmlChar **namespaces, int nb_attributes, int nb_defaulted,
+               const xmlChar **attributes)
+{
+  xmlParserCtxt *ctxt = ctx;
+  ParseState *st = ctxt->_private;
+
+  if (st->bound != NULL)
+    return;
+  if ((guint) nb_attributes + (guint) nb_namespaces > VOLACT_XML_MAX_ATTRIBUTES) {
+    exceed (ctxt, st,
+            g_strdup_printf ("element <%s> has %d attributes and namespace declarations; at "
+                             "most %u are allowed",
+                             (const char *) localname, nb_attributes + nb_namespaces,
+                             VOLACT_XML_MAX_ATTRIBUTES));
+    return;
+  }
+  if (++st->depth > VOLACT_XML_MAX_DEPTH) {
+    exceed (ctxt, st,
+            g_strdup_printf ("elements are nested more than %u deep", VOLACT_XML_MAX_DEPTH));
+    return;
+  }
+  if (++st->elements > VOLACT_XML_MAX_ELEMENTS) {
+    exceed (ctxt, st, g_strdup_printf ("more than %u elements", VOLACT_XML_MAX_ELEMENTS));
+    return;
+  }
+  xmlSAX2StartElementNs (ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
+                         nb_defaulted, attributes);
+}
+
+static void
+bounded_end (void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
+{
+  xmlParserCtxt *ctxt = ctx;
+  ParseState *st = ctxt->_private;
+
+  if (st->bound != NULL)
+    return;
+  st->depth--;
+  xmlSAX2EndElementNs (ctx, localname, prefix, uri);
+}
 
 /*
  * SAX internalSubset is called as soon as "<!DOCTYPE name ...>" has been read
@@ -150,7 +211,7 @@ volact_xml_parse (const char *data, gsize len, const char *path, GError **error)
 {
   g_autoptr (VolactXmlErrors) errors = volact_xml_errors_new (path);
   g_autoptr (xmlDoc) doc = NULL;
-  ParseState st = { errors, FALSE, 0 };
+  ParseState st = { errors, FALSE, 0, 0, 0, NULL, 0 };
   xmlParserCtxt *ctxt;
   gboolean well_formed;
 
@@ -168,11 +229,20 @@ volact_xml_parse (const char *data, gsize len, const char *path, GError **error)
   ctxt->_private = &st;
   ctxt->sax->internalSubset = refuse_doctype;
   ctxt->sax->serror = collect_parse_error;
+  ctxt->sax->startElementNs = bounded_start;
+  ctxt->sax->endElementNs = bounded_end;
 
   doc = xmlCtxtReadMemory (ctxt, data, (int) len, path, NULL, VOLACT_XML_PARSE_OPTIONS);
   well_formed = ctxt->wellFormed;
   xmlFreeParserCtxt (ctxt);
 
+  if (st.bound != NULL) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_TOO_LARGE,
+                 "%s:%d: refused before validation: %s (docs/license-format.md, limits)", path,
+                 st.bound_line, st.bound);
+    g_free (st.bound);
+    return NULL;
+  }
   /* Belt and braces: no subset may survive, whichever way it got there. */
   if (st.doctype || (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL))) {
     g_set_error (error, VOLACT_ERROR, VOLACT_E_XML_DOCTYPE,
