@@ -624,7 +624,7 @@ static const Attack attacks[] = {
   { "unsigned", build_unsigned, VOLACT_E_XML_SCHEMA, "Missing child element" },
   { "malformed", build_malformed, VOLACT_E_XML_PARSE, ":15: " },
   { "many-attributes", build_many_attributes, VOLACT_E_TOO_LARGE,
-    ":13: refused before validation: element <minimumCount> has 20003 attributes and namespace "
+    ":13: refused before parsing: an element has 20003 attributes and namespace "
     "declarations; at most 64 are allowed" },
   { "deep", build_deep, VOLACT_E_TOO_LARGE, "elements are nested more than 32 deep" },
   { "many-elements", build_many_elements, VOLACT_E_TOO_LARGE, "more than 4096 elements" },

@@ -206,6 +206,77 @@ collect_parse_error (void *ctx, VOLACT_XML_ERROR_CONST xmlError *error)
   volact_xml_errors_handler (st->errors, error);
 }
 
+/* The end of the markup that starts at P ("<!--", "<![CDATA[", "<?", other "<!"), or END. */
+static const char *
+skip_markup (const char *p, const char *end)
+{
+  const char *close = ">";
+
+  if (end - p >= 4 && memcmp (p, "<!--", 4) == 0)
+    close = "-->";
+  else if (end - p >= 9 && memcmp (p, "<![CDATA[", 9) == 0)
+    close = "]]>";
+  else if (p[1] == '?')
+    close = "?>";
+  for (; p + strlen (close) <= end; p++)
+    if (memcmp (p, close, strlen (close)) == 0)
+      return p + strlen (close);
+  return end;
+}
+
+/*
+ * libxml2 checks each attribute of a start tag against the ones before it,
+ * so one tag with thousands of attributes costs quadratic time before any
+ * SAX callback could stop it. This linear scan of the bytes counts the '='
+ * outside quoted values in each start tag first (exact for well-formed XML;
+ * the parser refuses the rest). Returns FALSE with *LINE set when a tag has
+ * more than VOLACT_XML_MAX_ATTRIBUTES.
+ */
+static gboolean
+attributes_within_bound (const char *data, gsize len, int *line, guint *count)
+{
+  const char *p = data, *end = data + len;
+  int at = 1;
+
+  while (p < end) {
+    guint n = 0;
+    char quote = 0;
+    if (*p == '\n')
+      at++;
+    if (*p != '<') {
+      p++;
+      continue;
+    }
+    if (p + 1 < end && (p[1] == '!' || p[1] == '?')) {
+      const char *q = skip_markup (p, end);
+      for (; p < q; p++)
+        at += *p == '\n';
+      continue;
+    }
+    for (p++; p < end && (quote != 0 || *p != '>'); p++) {
+      if (*p == '\n')
+        at++;
+      if (quote != 0)
+        quote = *p == quote ? 0 : quote;
+      else if (*p == '"' || *p == '\'')
+        quote = *p;
+      else if (*p == '=' && ++n > VOLACT_XML_MAX_ATTRIBUTES) {
+        *line = at;
+        for (p++; p < end && (quote != 0 || *p != '>'); p++)
+          if (quote != 0)
+            quote = *p == quote ? 0 : quote;
+          else if (*p == '"' || *p == '\'')
+            quote = *p;
+          else
+            n += *p == '=';
+        *count = n;
+        return FALSE;
+      }
+    }
+  }
+  return TRUE;
+}
+
 xmlDoc *
 volact_xml_parse (const char *data, gsize len, const char *path, GError **error)
 {
@@ -220,6 +291,17 @@ volact_xml_parse (const char *data, gsize len, const char *path, GError **error)
   if (len > G_MAXINT) {
     g_set_error (error, VOLACT_ERROR, VOLACT_E_TOO_LARGE, "%s: too large to parse", path);
     return NULL;
+  }
+  {
+    int line = 0;
+    guint count = 0;
+    if (!attributes_within_bound (data, len, &line, &count)) {
+      g_set_error (error, VOLACT_ERROR, VOLACT_E_TOO_LARGE,
+                   "%s:%d: refused before parsing: an element has %u attributes and namespace "
+                   "declarations; at most %u are allowed (docs/license-format.md, limits)",
+                   path, line, count, VOLACT_XML_MAX_ATTRIBUTES);
+      return NULL;
+    }
   }
   ctxt = xmlNewParserCtxt ();
   if (ctxt == NULL) {
