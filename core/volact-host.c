@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 
 static void publish_serving_state (VolactHost *host);
+static void report_partial_catalog (VolactHost *host, const char *what);
 
 /* ---- the serving snapshot ---- */
 
@@ -288,6 +289,7 @@ volact_host_new (VolactConfig *cfg, GError **error)
   src = sources (host);
   if (!volact_catalog_holder_reload (host->catalog, &src, error))
     return NULL;
+  report_partial_catalog (host, "started with license data loaded in part");
   host->trust = volact_trust_load (cfg->trust, error);
   if (host->trust == NULL)
     return NULL;
@@ -332,6 +334,24 @@ volact_host_config (VolactHost *host)
   return host->cfg;
 }
 
+/* Event 1008 when the catalog in use was built without some files or entries:
+ * the host serves what is left, and says what is missing (docs/events.md). */
+static void
+report_partial_catalog (VolactHost *host, const char *what)
+{
+  g_autoptr (VolactCatalog) catalog = volact_catalog_holder_get (host->catalog);
+  g_autofree char *problems = NULL;
+
+  if (catalog == NULL || !volact_catalog_is_partial (catalog))
+    return;
+  problems = volact_catalog_problems (catalog);
+  volact_host_event (host, VOLACT_EVENT_ERROR, "%s: %s", what, problems);
+}
+
+/* One reload at a time (SIGHUP's thread and the reload command may race):
+ * the catalog that ends up in use is the one built last. */
+static GMutex reload_lock;
+
 static gboolean
 reload (VolactHost *host, GError **error)
 {
@@ -351,6 +371,7 @@ volact_host_reload (VolactHost *host, char **summary, GError **error)
   g_autoptr (VolactCatalog) catalog = NULL;
   g_autoptr (GError) local = NULL;
   g_autofree char *msg = NULL;
+  g_autoptr (GMutexLocker) serial = g_mutex_locker_new (&reload_lock);
 
   if (!reload (host, &local)) {
     volact_host_event (host, VOLACT_EVENT_ERROR, "reload failed: %s", local->message);
@@ -367,6 +388,13 @@ volact_host_reload (VolactHost *host, char **summary, GError **error)
                          volact_catalog_editions (catalog)->len,
                          volact_catalog_key_groups (catalog)->len);
   volact_host_event (host, VOLACT_EVENT_RELOAD, "%s", msg);
+  if (volact_catalog_is_partial (catalog)) {
+    g_autofree char *problems = volact_catalog_problems (catalog);
+    g_autofree char *full = g_strdup_printf ("%s Loaded in part: %s", msg, problems);
+    g_free (g_steal_pointer (&msg));
+    msg = g_steal_pointer (&full);
+    report_partial_catalog (host, "reloaded license data in part");
+  }
   g_mutex_lock (&host->lock);
   g_clear_pointer (&host->reload_error, g_free);
   g_mutex_unlock (&host->lock);

@@ -34,7 +34,10 @@ const VolactConfig *volact_host_config (VolactHost *host);
 /**
  * Rebuilds the catalog (SIGHUP, volactctl reload) and re-checks the hardware.
  * Records event 1007 with a one-line SUMMARY (optional, for the caller), or
- * 1008 with the error. On failure the previous catalog stays.
+ * 1008 with the error. On failure (nothing usable is left) the previous
+ * catalog stays. A load without some refused files succeeds: 1007, then 1008
+ * naming each refused file, and the SUMMARY says so too. Thread-safe, and
+ * reloads are serialised, so SIGHUP may run it off the main loop.
  */
 gboolean volact_host_reload (VolactHost *host, char **summary, GError **error);
 

@@ -3,7 +3,7 @@
 # volactctl health and check_volact against a real host (docs/monitoring.md): an
 # unactivated host is CRITICAL (exit 2) and says why; an activated one is WARNING or
 # CRITICAL by its count (-w, -c) and OK once clients reach the threshold; a refused
-# reload is CRITICAL; no client requests is a WARNING; an unreachable daemon is UNKNOWN
+# license file is a WARNING, a refused reload (nothing usable) CRITICAL; no client requests is a WARNING; an unreachable daemon is UNKNOWN
 # (exit 3). The check_volact wrapper answers the same.
 set -euo pipefail
 . "$top_srcdir/tests/lib.sh"
@@ -91,13 +91,21 @@ expect "windows count 5 is below 25"
 health 3 -w many
 expect "VOLACT UNKNOWN - -w wants a whole number"
 
-# A refused reload is CRITICAL until a good one.
+# One refused license file, the rest loaded: WARNING naming the file.
 echo "this is not a license" > "$work/licenses/kms12/broken.xrm"
-if ctl reload > /dev/null 2>&1; then fail "reload with a corrupted license file succeeded"; fi
+ctl reload > /dev/null || fail "reload with one corrupted license file failed"
+health 1 -w 5
+expect "VOLACT WARNING - license data loaded in part: refused $work/licenses/kms12/broken.xrm:"
+# A refused reload (nothing usable left) is CRITICAL until a good one.
+mv "$work/licenses" "$work/licenses.aside"
+mkdir "$work/licenses"
+mv "$work/licenses.aside/kms12/broken.xrm" "$work/licenses/"
+if ctl reload > /dev/null 2>&1; then fail "reload without usable license data succeeded"; fi
 health 2 -w 5
 expect "VOLACT CRITICAL - the last reload was refused:"
 expect "broken.xrm"
-rm "$work/licenses/kms12/broken.xrm"
+rm -r "$work/licenses"
+mv "$work/licenses.aside" "$work/licenses"
 ctl reload > /dev/null || fail "reload after removing the broken file"
 health 0 -w 5
 

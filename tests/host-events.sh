@@ -4,7 +4,8 @@
 # 1002 when the identity key is created at the first start, 1005 and 1006
 # when a significant hardware change withdraws the activation at start,
 # 1007 for a reload by SIGHUP as for volactctl reload, and 1008 when a
-# reload fails (a corrupted license file dropped in).
+# reload refuses a corrupted license file dropped in (the rest loads) or
+# fails (nothing usable left).
 set -euo pipefail
 . "$top_srcdir/tests/lib.sh"
 
@@ -60,15 +61,26 @@ grep -Eq "^[^ ]+ +1007 Reloaded: 1 plugins, 34 license files" "$work/events" \
 ctl reload > /dev/null || fail "volactctl reload"
 wait_event 1007 2
 
-# A failing reload: the command fails, names the file, and 1008 is recorded.
+# One corrupted file: refused alone, the rest reloads (1007), and 1008 names the file.
 echo "this is not a license" > "$work/licenses/kms12/broken.xrm"
-if ctl reload > "$work/out" 2> "$work/err"; then fail "reload with a corrupted license file succeeded"; fi
-grep -q "broken.xrm" "$work/err" || { cat "$work/err" >&2; fail "the failed reload does not name the file"; }
+ctl reload > "$work/out" || fail "a reload with one corrupted license file failed"
+grep -q "Loaded in part: refused .*broken.xrm" "$work/out" || { cat "$work/out" >&2; fail "the reload does not name the refused file"; }
+wait_event 1007 3
 wait_event 1008
-grep -Eq "^[^ ]+ +1008 .*broken.xrm" "$work/events" || fail "1008 does not name the file"
+grep -Eq "^[^ ]+ +1008 reloaded license data in part: refused .*broken.xrm" "$work/events" \
+  || fail "1008 does not name the file"
+# A failing reload (nothing usable left): the command fails, names the file, 1008 again.
+mv "$work/licenses" "$work/licenses.aside"
+mkdir "$work/licenses"
+echo "this is not a license" > "$work/licenses/broken.xrm"
+if ctl reload > "$work/out" 2> "$work/err"; then fail "reload without any usable license file succeeded"; fi
+grep -q "broken.xrm" "$work/err" || { cat "$work/err" >&2; fail "the failed reload does not name the file"; }
+wait_event 1008 2
+grep -Eq "^[^ ]+ +1008 reload failed: no usable license data is left: .*broken.xrm" "$work/events" \
+  || fail "1008 does not say the reload failed"
 # SIGHUP fails the same way and records it too.
 kill -HUP "$host_pid"
-wait_event 1008 2
+wait_event 1008 3
 ctl dli | grep -q "^Current count" || fail "the host stopped answering after a failed reload"
 stop_host
 

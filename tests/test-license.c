@@ -26,6 +26,8 @@
 
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <libxml/parser.h>
@@ -517,6 +519,71 @@ build_malformed (const char *dir)
   return path;
 }
 
+/* (16) 20,000 attributes on one element: refused while parsing, before the
+ * schema (whose error reporting is quadratic in them) ever sees the tree. */
+static char *
+build_many_attributes (const char *dir)
+{
+  g_autoptr (GString) attrs = g_string_new (GOOD_COUNT);
+  g_autofree char *xml = NULL;
+
+  for (guint i = 0; i < 20000; i++)
+    g_string_append_printf (attrs, " a%u=\"x\"", i);
+  xml = base_xml (attrs->str);
+  g_assert_cmpuint (strlen (xml), <, VOLACT_LICENSE_MAX_BYTES);
+  return write_xml (dir, "many-attributes.xrm", xml);
+}
+
+/* A good signed file NAME with OPEN N times, then CLOSE N times, at the start of otherInfo. */
+static char *
+make_with_other_info (const char *dir, const char *name, const char *open, const char *close,
+                      guint n)
+{
+  char *path = make_signed (dir, name, GOOD_COUNT);
+  g_autoptr (GString) extra = g_string_new ("<otherInfo>\n");
+
+  for (guint i = 0; i < n; i++)
+    g_string_append (extra, open);
+  for (guint i = 0; i < n; i++)
+    g_string_append (extra, close);
+  replace_in_file (path, "<otherInfo>\n", extra->str);
+  return path;
+}
+
+/* (17) Elements nested 100 deep inside otherInfo. */
+static char *
+build_deep (const char *dir)
+{
+  return make_with_other_info (dir, "deep.xrm", "<info>", "</info>", 100);
+}
+
+/* (18) 5,000 small elements: each cheap, together more than a license has. */
+static char *
+build_many_elements (const char *dir)
+{
+  return make_with_other_info (dir, "many-elements.xrm", "<info name=\"n\" value=\"v\"/>", "",
+                               5000);
+}
+
+/* (19) A FIFO named like a license file: refused at once, never waited on. */
+static char *
+build_fifo (const char *dir)
+{
+  char *path = g_build_filename (dir, "fifo.xrm", NULL);
+  assert_int_equal (mkfifo (path, 0600), 0);
+  return path;
+}
+
+/* (20) A symbolic link to a good file: refused, license files are regular files. */
+static char *
+build_symlink (const char *dir)
+{
+  g_autofree char *target = make_signed (dir, "link-target.xml", GOOD_COUNT);
+  char *path = g_build_filename (dir, "symlink.xrm", NULL);
+  assert_int_equal (symlink (target, path), 0);
+  return path;
+}
+
 typedef struct {
   const char *name;
   char *(*build) (const char *dir);
@@ -556,6 +623,13 @@ static const Attack attacks[] = {
   { "empty-signature", build_empty_signature, VOLACT_E_SIGNATURE, "Signature may hold only" },
   { "unsigned", build_unsigned, VOLACT_E_XML_SCHEMA, "Missing child element" },
   { "malformed", build_malformed, VOLACT_E_XML_PARSE, ":15: " },
+  { "many-attributes", build_many_attributes, VOLACT_E_TOO_LARGE,
+    ":13: refused before parsing: an element has 20003 attributes and namespace "
+    "declarations; at most 64 are allowed" },
+  { "deep", build_deep, VOLACT_E_TOO_LARGE, "elements are nested more than 32 deep" },
+  { "many-elements", build_many_elements, VOLACT_E_TOO_LARGE, "more than 4096 elements" },
+  { "fifo", build_fifo, VOLACT_E_IO, "not a regular file (a FIFO)" },
+  { "symlink", build_symlink, VOLACT_E_IO, "a symbolic link" },
 };
 
 static const Attack *
@@ -913,6 +987,33 @@ test_unsigned_and_malformed (void **state)
   }
 }
 
+/* (16-18) Documents over the bounds are refused naming the file and the bound;
+ * the reference data is far below them. */
+static void
+run_attacks (const char *const *names)
+{
+  for (; *names != NULL; names++) {
+    char *dir, *path = run_attack (*names, &dir);
+    cleanup_attack (dir, path);
+  }
+}
+
+static void
+test_bounds (void **state)
+{
+  static const char *const names[] = { "many-attributes", "deep", "many-elements", NULL };
+  run_attacks (names);
+}
+
+/* (19-20) A FIFO or a symbolic link is refused (and a FIFO without a writer
+ * would have blocked open() for good without O_NONBLOCK). */
+static void
+test_not_regular (void **state)
+{
+  static const char *const names[] = { "fifo", "symlink", NULL };
+  run_attacks (names);
+}
+
 /* (10) All attack files in one folder with a good one: only the good one loads. */
 static void
 test_folder (void **state)
@@ -1062,6 +1163,8 @@ main (void)
     cmocka_unit_test (test_rsa_authority),
     cmocka_unit_test (test_reference_shape),
     cmocka_unit_test (test_unsigned_and_malformed),
+    cmocka_unit_test (test_bounds),
+    cmocka_unit_test (test_not_regular),
     cmocka_unit_test (test_folder),
     cmocka_unit_test (test_trust_errors),
   };

@@ -131,8 +131,8 @@ test_reload_upgrade (void **state)
   assert_null (volact_catalog_key_group (first, 21));
   assert_int_equal (volact_catalog_holder_generation (h), 2);
 
-  /* A broken drop (a tampered license file) leaves the catalog in place, and the error names the
-   * file. */
+  /* A tampered extra license file is refused alone: the rest loads, and the
+   * catalog names the file and why. */
   bad = g_build_filename (f->licenses, "kms12", "w7k9pl.xrm", NULL);
   {
     g_autofree char *good = test_srcpath ("licenses/kms12/w7k1pl.xrm");
@@ -142,14 +142,26 @@ test_reload_upgrade (void **state)
   assert_non_null (p);
   p[8] = '8'; /* "Windows 8 Professional": still well-formed, no longer what was signed */
   test_write_file (bad, data, (gssize) len);
-  assert_false (volact_catalog_holder_reload (h, &f->src, &error));
-  assert_true (g_error_matches (error, VOLACT_ERROR, VOLACT_E_SIGNATURE));
-  assert_non_null (strstr (error->message, "w7k9pl.xrm"));
-  g_clear_error (&error);
+  assert_true (volact_catalog_holder_reload (h, &f->src, &error));
+  assert_null (error);
   still = volact_catalog_holder_get (h);
-  assert_ptr_equal (still, second);
-  assert_int_equal (volact_catalog_holder_generation (h), 2);
+  assert_int_equal (volact_catalog_editions (still)->len, 16);
+  assert_int_equal (volact_catalog_n_files (still), 34);
+  assert_true (volact_catalog_is_partial (still));
+  assert_int_equal (volact_catalog_refused_files (still)->len, 1);
+  assert_string_equal (((VolactRefusedFile *) volact_catalog_refused_files (still)->pdata[0])->path,
+                       bad);
+  assert_non_null (strstr (
+      ((VolactRefusedFile *) volact_catalog_refused_files (still)->pdata[0])->error->message,
+      "does not verify"));
+  assert_int_equal (volact_catalog_unavailable (still)->len, 0);
+  assert_int_equal (volact_catalog_holder_generation (h), 3);
+  g_clear_pointer (&still, volact_catalog_unref);
   g_unlink (bad);
+  assert_true (volact_catalog_holder_reload (h, &f->src, &error));
+  g_clear_pointer (&second, volact_catalog_unref);
+  second = volact_catalog_holder_get (h);
+  assert_false (volact_catalog_is_partial (second));
 
   /* A broken plugin drop also leaves it in place, naming the module. */
   drop_plugin (f, "tests/plugins/.libs/badabi.so", "badabi");
@@ -167,7 +179,106 @@ test_reload_upgrade (void **state)
     g_unlink (badso);
   }
   assert_true (volact_catalog_holder_reload (h, &f->src, &error));
-  assert_int_equal (volact_catalog_holder_generation (h), 3);
+  assert_int_equal (volact_catalog_holder_generation (h), 5);
+}
+
+/* Makes the license file PATH fail its signature (one byte of signed text changed). */
+static void
+tamper (const char *path, const char *from, const char *to)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+  char *p;
+
+  assert_true (g_file_get_contents (path, &data, &len, NULL));
+  p = strstr (data, from);
+  assert_non_null (p);
+  assert_int_equal (strlen (from), strlen (to));
+  memcpy (p, to, strlen (to));
+  test_write_file (path, data, (gssize) len);
+}
+
+/* The policy file two editions need is refused: those editions cannot be served,
+ * the catalog says so per edition, and everything else (including the key
+ * groups, without those editions) is served. */
+static void
+test_refused_dependency (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (VolactCatalog) c = NULL;
+  g_autofree char *ppd = g_build_filename (f->licenses, "kms12", "w7k1ppd.xrm", NULL);
+  g_autofree char *problems = NULL;
+  GPtrArray *unavailable;
+  const VolactKeyGroup *g;
+
+  drop_plugin (f, "plugins/.libs/kms12.so", "kms12");
+  drop_licenses (f, "kms11");
+  drop_licenses (f, "kms12");
+  /* The case: the minimum count changed, the signature no longer holds. */
+  tamper (ppd, "edition=\"win7-enterprise\" count=\"25\"",
+          "edition=\"win7-enterprise\" count=\"15\"");
+  c = volact_catalog_build (&f->src, NULL, &error);
+  assert_null (error);
+  assert_non_null (c);
+  assert_int_equal (volact_catalog_n_files (c), 33);
+  assert_int_equal (volact_catalog_refused_files (c)->len, 1);
+  assert_string_equal (((VolactRefusedFile *) volact_catalog_refused_files (c)->pdata[0])->path,
+                       ppd);
+  assert_null (volact_catalog_edition (c, "win7-professional"));
+  assert_null (volact_catalog_edition (c, "win7-enterprise"));
+  assert_non_null (volact_catalog_edition (c, "vista-business"));
+  assert_non_null (volact_catalog_edition (c, "server2008r2-datacenter"));
+  assert_int_equal (volact_catalog_editions (c)->len, 14);
+  unavailable = volact_catalog_unavailable (c);
+  problems = volact_catalog_problems (c);
+  assert_non_null (strstr (problems, "edition \"win7-enterprise\" has no minimum count"));
+  assert_non_null (strstr (problems, "edition \"win7-professional\" has no minimum count"));
+  assert_non_null (strstr (problems, "w7k1ppd.xrm"));
+  assert_true (unavailable->len >= 2);
+  /* A Windows 7 client key still activates the Vista era editions it covers. */
+  g = volact_catalog_key_group_lookup (c, "kmsw7-1");
+  if (g == NULL)
+    g = volact_catalog_key_group (c, 21);
+  assert_non_null (g);
+  assert_false (volact_key_group_activates (g, "win7-enterprise"));
+  assert_true (volact_key_group_activates (g, "vista-enterprise"));
+  assert_non_null (
+      strstr (problems, "activates edition \"win7-enterprise\", which is not defined"));
+}
+
+/* Nothing usable left: the build fails naming every refused file, and a
+ * holder keeps the catalog it had. */
+static void
+test_nothing_usable (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr (VolactCatalogHolder) h = volact_catalog_holder_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (VolactCatalog) before = NULL;
+  g_autoptr (VolactCatalog) after = NULL;
+  g_autoptr (GDir) d = NULL;
+  g_autofree char *dir = g_build_filename (f->licenses, "kms11", NULL);
+  const char *name;
+
+  drop_plugin (f, "plugins/.libs/kms11.so", "kms11");
+  drop_licenses (f, "kms11");
+  assert_true (volact_catalog_holder_reload (h, &f->src, &error));
+  before = volact_catalog_holder_get (h);
+  d = g_dir_open (dir, 0, NULL);
+  assert_non_null (d);
+  while ((name = g_dir_read_name (d)) != NULL) {
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+    tamper (path, "<title>Vista", "<title>Vistb");
+  }
+  assert_false (volact_catalog_holder_reload (h, &f->src, &error));
+  assert_non_null (error);
+  assert_non_null (strstr (error->message, "no usable license data is left"));
+  assert_non_null (strstr (error->message, "kms1pl.xrm"));
+  assert_non_null (strstr (error->message, "kms08cfg.xrm"));
+  after = volact_catalog_holder_get (h);
+  assert_ptr_equal (after, before);
+  assert_int_equal (volact_catalog_holder_generation (h), 1);
 }
 
 static void
@@ -285,6 +396,8 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_reload_upgrade, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_refused_dependency, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_nothing_usable, setup, teardown),
     cmocka_unit_test_setup_teardown (test_unclaimed_data_is_skipped, setup, teardown),
     cmocka_unit_test_setup_teardown (test_missing_folders, setup, teardown),
     cmocka_unit_test (test_reference_data),

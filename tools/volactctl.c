@@ -131,6 +131,34 @@ print_dns (GVariantDict *d)
   }
 }
 
+/* License files the host refused at its last load, and what they leave unserved. */
+static void
+print_refused (GVariantDict *d)
+{
+  g_autoptr (GVariant) files
+      = g_variant_dict_lookup_value (d, "refused_files", G_VARIANT_TYPE ("aa{ss}"));
+  g_autoptr (GVariant) entries
+      = g_variant_dict_lookup_value (d, "not_served", G_VARIANT_TYPE ("as"));
+  GVariantIter iter;
+  GVariant *file;
+  const char *entry;
+
+  if (files != NULL) {
+    g_variant_iter_init (&iter, files);
+    while ((file = g_variant_iter_next_value (&iter)) != NULL) {
+      const char *reason = "";
+      g_variant_lookup (file, "reason", "&s", &reason);
+      printf ("Refused license file: %s\n", reason);
+      g_variant_unref (file);
+    }
+  }
+  if (entries != NULL) {
+    g_variant_iter_init (&iter, entries);
+    while (g_variant_iter_next (&iter, "&s", &entry))
+      printf ("Not served: %s\n", entry);
+  }
+}
+
 /* slmgr.vbs /dli's layout (KMS operations guide); /dlv adds the details after it. */
 static void
 print_license (GVariantDict *d, gboolean verbose)
@@ -177,6 +205,7 @@ print_license (GVariantDict *d, gboolean verbose)
   printf ("\n");
   print_dns (d);
   printf ("KMS priority: %s\n", lookup_str (d, "priority", "Normal"));
+  print_refused (d);
   if (verbose) {
     printf ("\n");
     print_interval (d, "activation_interval", "Activation interval");

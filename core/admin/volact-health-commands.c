@@ -105,6 +105,7 @@ volact_cmd_health (VolactHost *host, const char *const *args, GError **error)
   g_autoptr (VolactCatalog) catalog = volact_catalog_holder_get (host->catalog);
   g_autoptr (GArray) counts = NULL;
   g_autofree char *dns = NULL;
+  g_autofree char *problems = NULL;
   g_autofree char *summary = NULL;
   g_autofree char *perfdata = NULL;
   g_autofree char *line = NULL;
@@ -122,6 +123,9 @@ volact_cmd_health (VolactHost *host, const char *const *args, GError **error)
       host->state->product_key ? "the host key is installed but not activated"
                                : "no host key is installed";
   facts.reload_error = host->reload_error;
+  if (catalog != NULL && volact_catalog_is_partial (catalog))
+    problems = volact_catalog_problems (catalog);
+  facts.license_problems = problems;
   facts.listener_up = host->listening_port != 0;
   dns = dns_error (host);
   facts.dns_error = dns;

@@ -147,6 +147,10 @@ evaluate (const VolactHealthFacts *f, const VolactHealthOptions *o, Verdict *v, 
   if (f->reload_error != NULL)
     add_problem (v, CHECK_INIT, VOLACT_HEALTH_CRITICAL,
                  g_strdup_printf ("the last reload was refused: %s", f->reload_error));
+  /* Some files refused, the rest serving: a warning; nothing usable is the reload error above. */
+  if (f->license_problems != NULL)
+    add_problem (v, CHECK_INIT, VOLACT_HEALTH_WARNING,
+                 g_strdup_printf ("license data loaded in part: %s", f->license_problems));
   if (!f->listener_up)
     add_problem (v, CHECK_INIT, VOLACT_HEALTH_CRITICAL, g_strdup ("the client listener is not up"));
   /* 2. DNS SRV publishing */

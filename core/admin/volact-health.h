@@ -39,6 +39,7 @@ typedef struct {
   gboolean activated;
   const char *not_activated_reason; /* e.g. "no host key is installed" */
   const char *reload_error;         /* NULL unless the last reload was refused */
+  const char *license_problems;     /* NULL unless the catalog in use was loaded in part */
   gboolean listener_up;
   guint dns_failures;        /* events 12293 within the DNS window */
   const char *dns_error;     /* the publisher's current failure, or NULL */

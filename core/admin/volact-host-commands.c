@@ -204,6 +204,29 @@ volact_cmd_ato (VolactHost *host, const char *const *args, GError **error)
   return volact_cmd_reply_message ("Product activated successfully.");
 }
 
+/* License files the catalog in use was built without, and what that leaves unserved. */
+static void
+describe_refused (GVariantDict *d, const VolactCatalog *catalog)
+{
+  GPtrArray *refused = volact_catalog_refused_files (catalog);
+  GPtrArray *unavailable = volact_catalog_unavailable (catalog);
+  GVariantBuilder files, entries;
+
+  g_variant_builder_init (&files, G_VARIANT_TYPE ("aa{ss}"));
+  for (guint i = 0; i < refused->len; i++) {
+    const VolactRefusedFile *r = refused->pdata[i];
+    g_variant_builder_open (&files, G_VARIANT_TYPE ("a{ss}"));
+    g_variant_builder_add (&files, "{ss}", "file", r->path);
+    g_variant_builder_add (&files, "{ss}", "reason", r->error->message);
+    g_variant_builder_close (&files);
+  }
+  g_variant_dict_insert (d, "refused_files", "aa{ss}", &files);
+  g_variant_builder_init (&entries, G_VARIANT_TYPE ("as"));
+  for (guint i = 0; i < unavailable->len; i++)
+    g_variant_builder_add (&entries, "s", (const char *) unavailable->pdata[i]);
+  g_variant_dict_insert (d, "not_served", "as", &entries);
+}
+
 static GVariant *
 cmd_describe (VolactHost *host, gboolean verbose, GError **error)
 {
@@ -242,6 +265,7 @@ cmd_describe (VolactHost *host, gboolean verbose, GError **error)
                            volact_records_pool_count (host->records, a->id, a->retention_days));
   }
   g_variant_dict_insert (d, "current_count", "a{su}", &counts);
+  describe_refused (d, catalog);
   {
     guint next = volact_host_configured_port (host);
     guint now = host->listening_port ? host->listening_port : next;

@@ -84,6 +84,15 @@ plugin_info_free (gpointer p)
   g_strfreev (p);
 }
 
+static void
+refused_file_free (gpointer p)
+{
+  VolactRefusedFile *r = p;
+  g_free (r->path);
+  g_error_free (r->error);
+  g_free (r);
+}
+
 VolactCatalogBuilder *
 volact_catalog_builder_new (void)
 {
@@ -96,6 +105,7 @@ volact_catalog_builder_new (void)
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, pending_edition_policy_free);
   b->phones = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, pending_phone_free);
   b->plugins = g_ptr_array_new_with_free_func (plugin_info_free);
+  b->refused_files = g_ptr_array_new_with_free_func (refused_file_free);
   return b;
 }
 
@@ -112,6 +122,7 @@ volact_catalog_builder_free (VolactCatalogBuilder *b)
   g_clear_pointer (&b->edition_policies, g_hash_table_unref);
   g_clear_pointer (&b->phones, g_hash_table_unref);
   g_clear_pointer (&b->plugins, g_ptr_array_unref);
+  g_clear_pointer (&b->refused_files, g_ptr_array_unref);
   g_free (b);
 }
 
@@ -137,6 +148,51 @@ void
 volact_catalog_builder_count_file (VolactCatalogBuilder *b)
 {
   b->n_files++;
+}
+
+/* Entries keep the file that created them; a later file that only repeats
+ * them changes nothing, so removing by source undoes exactly one file. */
+typedef struct {
+  const char *path;
+  gsize offset; /* of the entry's char *source */
+} SourceMatch;
+
+static gboolean
+added_by (gpointer key, gpointer value, gpointer data)
+{
+  const SourceMatch *m = data;
+  return g_strcmp0 (G_STRUCT_MEMBER (char *, value, m->offset), m->path) == 0;
+}
+
+static void
+forget (GHashTable *table, const char *path, gsize offset)
+{
+  SourceMatch m = { path, offset };
+  g_hash_table_foreach_remove (table, added_by, &m);
+}
+
+void
+volact_catalog_builder_refuse_file (VolactCatalogBuilder *b, const char *path, const GError *reason)
+{
+  GHashTableIter iter;
+  gpointer value;
+  VolactRefusedFile *entry = g_new0 (VolactRefusedFile, 1);
+
+  forget (b->applications, path, G_STRUCT_OFFSET (VolactApplication, source));
+  forget (b->editions, path, G_STRUCT_OFFSET (VolactEdition, source));
+  forget (b->key_groups, path, G_STRUCT_OFFSET (VolactKeyGroup, source));
+  forget (b->edition_policies, path, G_STRUCT_OFFSET (PendingEditionPolicy, source));
+  forget (b->phones, path, G_STRUCT_OFFSET (PendingPhone, source));
+  g_hash_table_iter_init (&iter, b->policies);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    PendingPolicy *pp = value;
+    for (int f = 0; f < N_POLICY_FIELDS; f++)
+      if (g_strcmp0 (pp->source[f], path) == 0)
+        g_clear_pointer (&pp->source[f], g_free);
+  }
+  entry->path = g_strdup (path);
+  entry->error = g_error_copy (reason);
+  g_ptr_array_add (b->refused_files, entry);
 }
 
 /* ---- validation helpers ---- */

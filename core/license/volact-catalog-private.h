@@ -50,6 +50,7 @@ struct _VolactCatalogBuilder {
   GHashTable *edition_policies; /* edition id -> PendingEditionPolicy* */
   GHashTable *phones;           /* GUINT key group -> PendingPhone* */
   GPtrArray *plugins;           /* char*[3] */
+  GPtrArray *refused_files;     /* VolactRefusedFile* */
   guint n_files;
 };
 
@@ -62,6 +63,8 @@ struct _VolactCatalog {
   GPtrArray *edition_list;
   GPtrArray *key_group_list;
   GPtrArray *plugins;
+  GPtrArray *refused_files; /* VolactRefusedFile* */
+  GPtrArray *unavailable;   /* char*: entries a partial finish dropped, and why */
   guint n_files;
 };
 

@@ -9,6 +9,7 @@
 
 #include "volact-error.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 /* ---- finishing: cross references and completeness ---- */
@@ -52,8 +53,31 @@ sorted_values (GHashTable *table, GCompareFunc cmp)
   return list;
 }
 
+/* A finishing problem: an error when DROPPED is NULL (strict); otherwise
+ * recorded in DROPPED, and the caller drops the entry and goes on. */
+static gboolean drop_or_fail (GPtrArray *dropped, GError **error, const char *format, ...)
+    G_GNUC_PRINTF (3, 4);
+
 static gboolean
-finish_applications (VolactCatalogBuilder *b, GError **error)
+drop_or_fail (GPtrArray *dropped, GError **error, const char *format, ...)
+{
+  va_list ap;
+  char *msg;
+
+  va_start (ap, format);
+  msg = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  if (dropped != NULL) {
+    g_ptr_array_add (dropped, msg);
+    return TRUE;
+  }
+  g_set_error_literal (error, VOLACT_ERROR, VOLACT_E_CATALOG, msg);
+  g_free (msg);
+  return FALSE;
+}
+
+static gboolean
+finish_applications (VolactCatalogBuilder *b, GPtrArray *dropped, GError **error)
 {
   GHashTableIter iter;
   gpointer key, value;
@@ -65,10 +89,12 @@ finish_applications (VolactCatalogBuilder *b, GError **error)
     if (a == NULL) {
       for (int f = 0; f < N_POLICY_FIELDS; f++)
         if (pp->source[f] != NULL) {
-          g_set_error (error, VOLACT_ERROR, VOLACT_E_CATALOG,
-                       "%s: policy names application \"%s\", which no product license defines",
-                       pp->source[f], (const char *) key);
-          return FALSE;
+          if (!drop_or_fail (dropped, error,
+                             "%s: policy names application \"%s\", which no product license "
+                             "defines",
+                             pp->source[f], (const char *) key))
+            return FALSE;
+          break;
         }
     }
   }
@@ -80,10 +106,12 @@ finish_applications (VolactCatalogBuilder *b, GError **error)
                                         &a->validity_days, &a->retention_days, &a->oob_grace_days };
     for (int f = 0; f < N_POLICY_FIELDS; f++) {
       if (pp == NULL || pp->source[f] == NULL) {
-        g_set_error (error, VOLACT_ERROR, VOLACT_E_CATALOG,
-                     "%s: application \"%s\" has no %s (no %s file sets it)", a->source, a->id,
-                     volact_catalog_policy_field_names[f], f == POLICY_OOB ? "oob" : "ppd");
-        return FALSE;
+        if (!drop_or_fail (dropped, error, "%s: application \"%s\" has no %s (no %s file sets it)",
+                           a->source, a->id, volact_catalog_policy_field_names[f],
+                           f == POLICY_OOB ? "oob" : "ppd"))
+          return FALSE;
+        g_hash_table_iter_remove (&iter);
+        break;
       }
       *targets[f] = pp->value[f];
     }
@@ -92,34 +120,38 @@ finish_applications (VolactCatalogBuilder *b, GError **error)
 }
 
 static gboolean
-finish_editions (VolactCatalogBuilder *b, GError **error)
+finish_editions (VolactCatalogBuilder *b, GPtrArray *dropped, GError **error)
 {
   GHashTableIter iter;
   gpointer key, value;
 
   g_hash_table_iter_init (&iter, b->edition_policies);
   while (g_hash_table_iter_next (&iter, &key, &value))
-    if (!g_hash_table_contains (b->editions, key)) {
-      g_set_error (error, VOLACT_ERROR, VOLACT_E_CATALOG,
-                   "%s: minimum count for edition \"%s\", which no product license defines",
-                   ((PendingEditionPolicy *) value)->source, (const char *) key);
+    if (!g_hash_table_contains (b->editions, key)
+        && !drop_or_fail (dropped, error,
+                          "%s: minimum count for edition \"%s\", which no product license defines",
+                          ((PendingEditionPolicy *) value)->source, (const char *) key))
       return FALSE;
-    }
   g_hash_table_iter_init (&iter, b->editions);
   while (g_hash_table_iter_next (&iter, &key, &value)) {
     VolactEdition *e = value;
     PendingEditionPolicy *ep = g_hash_table_lookup (b->edition_policies, key);
     if (!g_hash_table_contains (b->applications, e->application)) {
-      g_set_error (error, VOLACT_ERROR, VOLACT_E_CATALOG,
-                   "%s: edition \"%s\" belongs to application \"%s\", which is not defined",
-                   e->source, e->id, e->application);
-      return FALSE;
+      if (!drop_or_fail (dropped, error,
+                         "%s: edition \"%s\" belongs to application \"%s\", which is not "
+                         "defined",
+                         e->source, e->id, e->application))
+        return FALSE;
+      g_hash_table_iter_remove (&iter);
+      continue;
     }
     if (ep == NULL) {
-      g_set_error (error, VOLACT_ERROR, VOLACT_E_CATALOG,
-                   "%s: edition \"%s\" has no minimum count (no ppd file sets one)", e->source,
-                   e->id);
-      return FALSE;
+      if (!drop_or_fail (dropped, error,
+                         "%s: edition \"%s\" has no minimum count (no ppd file sets one)",
+                         e->source, e->id))
+        return FALSE;
+      g_hash_table_iter_remove (&iter);
+      continue;
     }
     e->minimum_count = ep->minimum_count;
     e->vms_count = ep->vms_count;
@@ -129,7 +161,7 @@ finish_editions (VolactCatalogBuilder *b, GError **error)
 }
 
 static gboolean
-finish_key_groups (VolactCatalogBuilder *b, GError **error)
+finish_key_groups (VolactCatalogBuilder *b, GPtrArray *dropped, GError **error)
 {
   GHashTableIter iter;
   gpointer key, value;
@@ -139,10 +171,12 @@ finish_key_groups (VolactCatalogBuilder *b, GError **error)
     PendingPhone *ph = value;
     VolactKeyGroup *g = g_hash_table_lookup (b->key_groups, key);
     if (g == NULL) {
-      g_set_error (error, VOLACT_ERROR, VOLACT_E_CATALOG,
-                   "%s: telephone activation data for key group %u, which no cfg file defines",
-                   ph->source, GPOINTER_TO_UINT (key));
-      return FALSE;
+      if (!drop_or_fail (dropped, error,
+                         "%s: telephone activation data for key group %u, which no cfg file "
+                         "defines",
+                         ph->source, GPOINTER_TO_UINT (key)))
+        return FALSE;
+      continue;
     }
     g->phone_allowed = ph->allowed;
     g->phone_contact = g_strdup (ph->contact);
@@ -150,24 +184,33 @@ finish_key_groups (VolactCatalogBuilder *b, GError **error)
   g_hash_table_iter_init (&iter, b->key_groups);
   while (g_hash_table_iter_next (&iter, NULL, &value)) {
     VolactKeyGroup *g = value;
-    for (guint i = 0; i < g->editions->len; i++)
+    /* A group keeps the editions that can be served; one left with none goes. */
+    for (guint i = g->editions->len; i-- > 0;)
       if (!g_hash_table_contains (b->editions, g->editions->pdata[i])) {
-        g_set_error (error, VOLACT_ERROR, VOLACT_E_CATALOG,
-                     "%s: key group %u (%s) activates edition \"%s\", which is not defined",
-                     g->source, g->id, g->name, (const char *) g->editions->pdata[i]);
-        return FALSE;
+        if (!drop_or_fail (dropped, error,
+                           "%s: key group %u (%s) activates edition \"%s\", which is not defined",
+                           g->source, g->id, g->name, (const char *) g->editions->pdata[i]))
+          return FALSE;
+        g_ptr_array_remove_index (g->editions, i);
       }
+    if (g->editions->len == 0 && dropped != NULL) {
+      g_ptr_array_add (dropped, g_strdup_printf ("%s: key group %u (%s) activates no edition "
+                                                 "that can be served",
+                                                 g->source, g->id, g->name));
+      g_hash_table_iter_remove (&iter);
+    }
   }
   return TRUE;
 }
 
-VolactCatalog *
-volact_catalog_builder_finish (VolactCatalogBuilder *b, GError **error)
+/* Strict when DROPPED is NULL; consumes B either way. */
+static VolactCatalog *
+finish (VolactCatalogBuilder *b, GPtrArray *dropped, GError **error)
 {
   VolactCatalog *c;
 
-  if (!finish_applications (b, error) || !finish_editions (b, error)
-      || !finish_key_groups (b, error)) {
+  if (!finish_applications (b, dropped, error) || !finish_editions (b, dropped, error)
+      || !finish_key_groups (b, dropped, error)) {
     volact_catalog_builder_free (b);
     return NULL;
   }
@@ -177,12 +220,28 @@ volact_catalog_builder_finish (VolactCatalogBuilder *b, GError **error)
   c->editions = g_steal_pointer (&b->editions);
   c->key_groups = g_steal_pointer (&b->key_groups);
   c->plugins = g_steal_pointer (&b->plugins);
+  c->refused_files = g_steal_pointer (&b->refused_files);
+  c->unavailable
+      = dropped != NULL ? g_ptr_array_ref (dropped) : g_ptr_array_new_with_free_func (g_free);
   c->n_files = b->n_files;
   c->application_list = sorted_values (c->applications, compare_applications);
   c->edition_list = sorted_values (c->editions, compare_editions);
   c->key_group_list = sorted_values (c->key_groups, compare_key_groups);
   volact_catalog_builder_free (b);
   return c;
+}
+
+VolactCatalog *
+volact_catalog_builder_finish (VolactCatalogBuilder *b, GError **error)
+{
+  return finish (b, NULL, error);
+}
+
+VolactCatalog *
+volact_catalog_builder_finish_partial (VolactCatalogBuilder *b)
+{
+  g_autoptr (GPtrArray) dropped = g_ptr_array_new_with_free_func (g_free);
+  return finish (b, dropped, NULL);
 }
 
 VolactCatalog *
@@ -201,6 +260,8 @@ volact_catalog_unref (VolactCatalog *c)
   g_ptr_array_unref (c->edition_list);
   g_ptr_array_unref (c->key_group_list);
   g_ptr_array_unref (c->plugins);
+  g_ptr_array_unref (c->refused_files);
+  g_ptr_array_unref (c->unavailable);
   g_hash_table_unref (c->applications);
   g_hash_table_unref (c->editions);
   g_hash_table_unref (c->key_groups);
@@ -278,6 +339,40 @@ volact_catalog_n_files (const VolactCatalog *c)
   return c->n_files;
 }
 
+GPtrArray *
+volact_catalog_refused_files (const VolactCatalog *c)
+{
+  return c->refused_files;
+}
+
+GPtrArray *
+volact_catalog_unavailable (const VolactCatalog *c)
+{
+  return c->unavailable;
+}
+
+gboolean
+volact_catalog_is_partial (const VolactCatalog *c)
+{
+  return c->refused_files->len > 0 || c->unavailable->len > 0;
+}
+
+char *
+volact_catalog_problems (const VolactCatalog *c)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < c->refused_files->len; i++) {
+    const VolactRefusedFile *r = c->refused_files->pdata[i];
+    /* The reason names the file already (every pipeline error does). */
+    g_string_append_printf (s, "%srefused %s", s->len ? "; " : "", r->error->message);
+  }
+  for (guint i = 0; i < c->unavailable->len; i++)
+    g_string_append_printf (s, "%snot served: %s", s->len ? "; " : "",
+                            (const char *) c->unavailable->pdata[i]);
+  return g_string_free (s, FALSE);
+}
+
 char *
 volact_catalog_to_text (const VolactCatalog *c)
 {
@@ -316,6 +411,14 @@ volact_catalog_to_text (const VolactCatalog *c)
                             g->name, g->title, g->max_hosts, g->max_activations,
                             g->phone_allowed ? ", telephone activation" : "");
     g_string_append_printf (s, "       activates: %s\n", list->str);
+  }
+  if (volact_catalog_is_partial (c)) {
+    g_string_append (s, "\nRefused license data (docs/license-format.md):\n");
+    for (guint i = 0; i < c->refused_files->len; i++)
+      g_string_append_printf (s, "  refused %s\n",
+                              ((VolactRefusedFile *) c->refused_files->pdata[i])->error->message);
+    for (guint i = 0; i < c->unavailable->len; i++)
+      g_string_append_printf (s, "  not served: %s\n", (const char *) c->unavailable->pdata[i]);
   }
   return g_string_free (s, FALSE);
 }

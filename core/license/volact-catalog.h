@@ -51,6 +51,12 @@ typedef struct {
 
 typedef struct _VolactCatalog VolactCatalog;
 
+/** A license file a build refused. */
+typedef struct {
+  char *path;
+  GError *error; /* why (VOLACT_ERROR code; the message names the file) */
+} VolactRefusedFile;
+
 VolactCatalogBuilder *volact_catalog_builder_new (void);
 void volact_catalog_builder_free (VolactCatalogBuilder *b);
 /** Sets the plugin name recorded on entries added from now on. */
@@ -60,6 +66,20 @@ void volact_catalog_builder_add_plugin_info (VolactCatalogBuilder *b, const char
                                              const char *version, const char *path);
 /** Checks cross references and completeness; consumes B on success and failure. */
 VolactCatalog *volact_catalog_builder_finish (VolactCatalogBuilder *b, GError **error);
+/**
+ * Forgets every entry PATH added to B (plugins add entries as they go, so a
+ * document refused half way must not leave any) and records PATH as refused
+ * with (a copy of) REASON, whose message names the file.
+ */
+void volact_catalog_builder_refuse_file (VolactCatalogBuilder *b, const char *path,
+                                         const GError *reason);
+/**
+ * Like volact_catalog_builder_finish, but an entry that cannot be served (an
+ * edition whose ppd file was refused, a key group whose editions are all gone)
+ * is dropped and recorded (volact_catalog_unavailable) instead of failing.
+ * Consumes B; never fails.
+ */
+VolactCatalog *volact_catalog_builder_finish_partial (VolactCatalogBuilder *b);
 
 /** The VolactHostApi the core gives plugins (node accessors + builder functions). */
 const VolactHostApi *volact_catalog_host_api (void);
@@ -83,6 +103,14 @@ GPtrArray *volact_catalog_plugins (const VolactCatalog *c);
 /** Number of license files that went into the catalog. */
 guint volact_catalog_n_files (const VolactCatalog *c);
 void volact_catalog_builder_count_file (VolactCatalogBuilder *b);
+/** License files the build refused (VolactRefusedFile*), in the order met. */
+GPtrArray *volact_catalog_refused_files (const VolactCatalog *c);
+/** What a partial build could not serve and why (char*, each naming a file). */
+GPtrArray *volact_catalog_unavailable (const VolactCatalog *c);
+/** Whether the build refused a file or dropped an entry. */
+gboolean volact_catalog_is_partial (const VolactCatalog *c);
+/** One line for events and health: "refused REASON; ...; not served: WHAT; ...". */
+char *volact_catalog_problems (const VolactCatalog *c);
 
 /** Human-readable dump: plugins, applications with policy, editions, key groups. */
 char *volact_catalog_to_text (const VolactCatalog *c);

@@ -178,15 +178,29 @@ volact_license_read (const char *path, GError **error)
   gsize len = 0;
   int fd, saved;
 
-  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  /* Non-blocking, so that opening a FIFO cannot hang the host (it is refused
+   * below); not through a symbolic link, which could lead anywhere. */
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
   if (fd < 0) {
     saved = errno;
-    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "%s: cannot open: %s", path, g_strerror (saved));
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "%s: cannot open: %s", path,
+                 saved == ELOOP ? "a symbolic link (license files must be regular files)"
+                                : g_strerror (saved));
     return NULL;
   }
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
+  if (fstat (fd, &st) != 0) {
+    saved = errno;
     close (fd);
-    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "%s: not a regular file", path);
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "%s: cannot stat: %s", path, g_strerror (saved));
+    return NULL;
+  }
+  if (!S_ISREG (st.st_mode)) {
+    close (fd);
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "%s: not a regular file (%s)", path,
+                 S_ISFIFO (st.st_mode)                          ? "a FIFO"
+                 : S_ISSOCK (st.st_mode)                        ? "a socket"
+                 : S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode) ? "a device"
+                                                                : "not a plain file");
     return NULL;
   }
   if (st.st_size > (off_t) VOLACT_LICENSE_MAX_BYTES) {

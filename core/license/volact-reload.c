@@ -143,6 +143,7 @@ volact_catalog_build (const VolactCatalogSources *src, VolactPluginSet **plugins
   g_autoptr (VolactTrust) trust = NULL;
   g_autoptr (GPtrArray) files = NULL;
   g_autoptr (VolactCatalogBuilder) b = NULL;
+  g_autoptr (GError) first = NULL;
   GPtrArray *loaded, *refused;
   VolactCatalog *catalog;
 
@@ -170,12 +171,25 @@ volact_catalog_build (const VolactCatalogSources *src, VolactPluginSet **plugins
     const VolactLoadedPlugin *p = loaded->pdata[i];
     volact_catalog_builder_add_plugin_info (b, p->desc->name, p->desc->version, p->path);
   }
-  for (guint i = 0; i < files->len; i++)
-    if (!interpret_file (b, plugins, trust, files->pdata[i], error))
-      return NULL;
-  catalog = volact_catalog_builder_finish (g_steal_pointer (&b), error);
-  if (catalog == NULL)
+  /* One damaged file must not take the host down: it is refused alone, and
+   * what depended on it is dropped by the partial finish (docs/license-format.md). */
+  for (guint i = 0; i < files->len; i++) {
+    g_autoptr (GError) local = NULL;
+    if (interpret_file (b, plugins, trust, files->pdata[i], &local))
+      continue;
+    g_message ("refusing license file %s", local->message);
+    volact_catalog_builder_refuse_file (b, files->pdata[i], local);
+    if (first == NULL)
+      first = g_steal_pointer (&local);
+  }
+  catalog = volact_catalog_builder_finish_partial (g_steal_pointer (&b));
+  if (volact_catalog_is_partial (catalog) && volact_catalog_editions (catalog)->len == 0) {
+    g_autofree char *problems = volact_catalog_problems (catalog);
+    g_set_error (error, VOLACT_ERROR, first != NULL ? first->code : VOLACT_E_CATALOG,
+                 "no usable license data is left: %s", problems);
+    volact_catalog_unref (catalog);
     return NULL;
+  }
   if (plugins_out != NULL)
     *plugins_out = g_steal_pointer (&plugins);
   return catalog;

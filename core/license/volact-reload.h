@@ -27,11 +27,14 @@ typedef struct {
  * Loads the plugins, checks each one's `[plugin:NAME]` group of SRC->config
  * (check_config; a non-empty group of a plugin without one is refused), then
  * passes every license file through the pipeline, hands each
- * to the plugin claiming its family and finishes the catalog. Strict: a
- * refused plugin module, a license file that fails any check, a plugin that
- * refuses a document or inconsistent data fails the whole build. A file whose
- * family no plugin claims is skipped with a notice. On success *PLUGINS_OUT
- * (if non-NULL) receives the plugin set the catalog was built with.
+ * to the plugin claiming its family and finishes the catalog. A refused
+ * plugin module fails the whole build. A license file that fails any check,
+ * or that its plugin refuses, is refused alone (volact_catalog_refused_files),
+ * and entries that cannot be served without it are dropped
+ * (volact_catalog_unavailable); the build fails only when that leaves no
+ * edition, with an error listing every refusal. A file whose family no plugin
+ * claims is skipped with a notice. On success *PLUGINS_OUT (if non-NULL)
+ * receives the plugin set the catalog was built with.
  */
 VolactCatalog *volact_catalog_build (const VolactCatalogSources *src, VolactPluginSet **plugins_out,
                                      GError **error);

@@ -116,7 +116,68 @@ typedef struct {
   VolactXmlErrors *errors;
   gboolean doctype;
   int doctype_line;
+  guint depth;
+  guint elements;
+  char *bound; /* which bound stopped the parse, NULL if none */
+  int bound_line;
 } ParseState;
+
+/* Stops the parse once a document is bigger than any license needs, so the
+ * schema, the signature and the error reporting never see such a tree. */
+static void
+exceed (xmlParserCtxt *ctxt, ParseState *st, char *what)
+{
+  if (st->bound == NULL) {
+    st->bound = what;
+    st->bound_line = xmlSAX2GetLineNumber (ctxt);
+  } else {
+    g_free (what);
+  }
+  xmlStopParser (ctxt);
+}
+
+static void
+bounded_start (void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+               int nb_namespaces, const xmlChar **namespaces, int nb_attributes, int nb_defaulted,
+               const xmlChar **attributes)
+{
+  xmlParserCtxt *ctxt = ctx;
+  ParseState *st = ctxt->_private;
+
+  if (st->bound != NULL)
+    return;
+  if ((guint) nb_attributes + (guint) nb_namespaces > VOLACT_XML_MAX_ATTRIBUTES) {
+    exceed (ctxt, st,
+            g_strdup_printf ("element <%s> has %d attributes and namespace declarations; at "
+                             "most %u are allowed",
+                             (const char *) localname, nb_attributes + nb_namespaces,
+                             VOLACT_XML_MAX_ATTRIBUTES));
+    return;
+  }
+  if (++st->depth > VOLACT_XML_MAX_DEPTH) {
+    exceed (ctxt, st,
+            g_strdup_printf ("elements are nested more than %u deep", VOLACT_XML_MAX_DEPTH));
+    return;
+  }
+  if (++st->elements > VOLACT_XML_MAX_ELEMENTS) {
+    exceed (ctxt, st, g_strdup_printf ("more than %u elements", VOLACT_XML_MAX_ELEMENTS));
+    return;
+  }
+  xmlSAX2StartElementNs (ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
+                         nb_defaulted, attributes);
+}
+
+static void
+bounded_end (void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
+{
+  xmlParserCtxt *ctxt = ctx;
+  ParseState *st = ctxt->_private;
+
+  if (st->bound != NULL)
+    return;
+  st->depth--;
+  xmlSAX2EndElementNs (ctx, localname, prefix, uri);
+}
 
 /*
  * SAX internalSubset is called as soon as "<!DOCTYPE name ...>" has been read
@@ -145,12 +206,83 @@ collect_parse_error (void *ctx, VOLACT_XML_ERROR_CONST xmlError *error)
   volact_xml_errors_handler (st->errors, error);
 }
 
+/* The end of the markup that starts at P ("<!--", "<![CDATA[", "<?", other "<!"), or END. */
+static const char *
+skip_markup (const char *p, const char *end)
+{
+  const char *close = ">";
+
+  if (end - p >= 4 && memcmp (p, "<!--", 4) == 0)
+    close = "-->";
+  else if (end - p >= 9 && memcmp (p, "<![CDATA[", 9) == 0)
+    close = "]]>";
+  else if (p[1] == '?')
+    close = "?>";
+  for (; p + strlen (close) <= end; p++)
+    if (memcmp (p, close, strlen (close)) == 0)
+      return p + strlen (close);
+  return end;
+}
+
+/*
+ * libxml2 checks each attribute of a start tag against the ones before it,
+ * so one tag with thousands of attributes costs quadratic time before any
+ * SAX callback could stop it. This linear scan of the bytes counts the '='
+ * outside quoted values in each start tag first (exact for well-formed XML;
+ * the parser refuses the rest). Returns FALSE with *LINE set when a tag has
+ * more than VOLACT_XML_MAX_ATTRIBUTES.
+ */
+static gboolean
+attributes_within_bound (const char *data, gsize len, int *line, guint *count)
+{
+  const char *p = data, *end = data + len;
+  int at = 1;
+
+  while (p < end) {
+    guint n = 0;
+    char quote = 0;
+    if (*p == '\n')
+      at++;
+    if (*p != '<') {
+      p++;
+      continue;
+    }
+    if (p + 1 < end && (p[1] == '!' || p[1] == '?')) {
+      const char *q = skip_markup (p, end);
+      for (; p < q; p++)
+        at += *p == '\n';
+      continue;
+    }
+    for (p++; p < end && (quote != 0 || *p != '>'); p++) {
+      if (*p == '\n')
+        at++;
+      if (quote != 0)
+        quote = *p == quote ? 0 : quote;
+      else if (*p == '"' || *p == '\'')
+        quote = *p;
+      else if (*p == '=' && ++n > VOLACT_XML_MAX_ATTRIBUTES) {
+        *line = at;
+        for (p++; p < end && (quote != 0 || *p != '>'); p++)
+          if (quote != 0)
+            quote = *p == quote ? 0 : quote;
+          else if (*p == '"' || *p == '\'')
+            quote = *p;
+          else
+            n += *p == '=';
+        *count = n;
+        return FALSE;
+      }
+    }
+  }
+  return TRUE;
+}
+
 xmlDoc *
 volact_xml_parse (const char *data, gsize len, const char *path, GError **error)
 {
   g_autoptr (VolactXmlErrors) errors = volact_xml_errors_new (path);
   g_autoptr (xmlDoc) doc = NULL;
-  ParseState st = { errors, FALSE, 0 };
+  ParseState st = { errors, FALSE, 0, 0, 0, NULL, 0 };
   xmlParserCtxt *ctxt;
   gboolean well_formed;
 
@@ -160,6 +292,17 @@ volact_xml_parse (const char *data, gsize len, const char *path, GError **error)
     g_set_error (error, VOLACT_ERROR, VOLACT_E_TOO_LARGE, "%s: too large to parse", path);
     return NULL;
   }
+  {
+    int line = 0;
+    guint count = 0;
+    if (!attributes_within_bound (data, len, &line, &count)) {
+      g_set_error (error, VOLACT_ERROR, VOLACT_E_TOO_LARGE,
+                   "%s:%d: refused before parsing: an element has %u attributes and namespace "
+                   "declarations; at most %u are allowed (docs/license-format.md, limits)",
+                   path, line, count, VOLACT_XML_MAX_ATTRIBUTES);
+      return NULL;
+    }
+  }
   ctxt = xmlNewParserCtxt ();
   if (ctxt == NULL) {
     g_set_error (error, VOLACT_ERROR, VOLACT_E_XML_PARSE, "%s: out of memory", path);
@@ -168,11 +311,20 @@ volact_xml_parse (const char *data, gsize len, const char *path, GError **error)
   ctxt->_private = &st;
   ctxt->sax->internalSubset = refuse_doctype;
   ctxt->sax->serror = collect_parse_error;
+  ctxt->sax->startElementNs = bounded_start;
+  ctxt->sax->endElementNs = bounded_end;
 
   doc = xmlCtxtReadMemory (ctxt, data, (int) len, path, NULL, VOLACT_XML_PARSE_OPTIONS);
   well_formed = ctxt->wellFormed;
   xmlFreeParserCtxt (ctxt);
 
+  if (st.bound != NULL) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_TOO_LARGE,
+                 "%s:%d: refused before validation: %s (docs/license-format.md, limits)", path,
+                 st.bound_line, st.bound);
+    g_free (st.bound);
+    return NULL;
+  }
   /* Belt and braces: no subset may survive, whichever way it got there. */
   if (st.doctype || (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL))) {
     g_set_error (error, VOLACT_ERROR, VOLACT_E_XML_DOCTYPE,

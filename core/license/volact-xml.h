@@ -18,12 +18,20 @@ G_BEGIN_DECLS
 
 #define VOLACT_XRM_NS "urn:volact:xrm:1"
 
+/* Bounds on one document, far above what any license file needs (the largest
+ * reference file has 65 elements, 6 deep, 5 attributes on one element). */
+#define VOLACT_XML_MAX_ATTRIBUTES 64 /* attributes + namespace declarations per element */
+#define VOLACT_XML_MAX_DEPTH 32      /* element nesting */
+#define VOLACT_XML_MAX_ELEMENTS 4096 /* elements in the document */
+
 /**
  * Parses DATA (LEN bytes) named PATH for messages. Network access, entity
  * substitution, DTD loading and XInclude are off. A DOCTYPE is refused as
  * soon as the parser meets it, before any declaration in it is read, so no
  * entity is ever declared, let alone expanded or fetched (XML_DOCTYPE).
- * Malformed XML is XML_PARSE, "PATH:LINE: message".
+ * Malformed XML is XML_PARSE, "PATH:LINE: message". A document over one of
+ * the VOLACT_XML_MAX_* bounds is refused while it is parsed (TOO_LARGE,
+ * naming the bound), so no later step ever works on it.
  */
 xmlDoc *volact_xml_parse (const char *data, gsize len, const char *path, GError **error);
 

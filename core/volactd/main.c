@@ -71,6 +71,14 @@ print_catalog (const VolactConfig *cfg)
     return fail (error);
   text = volact_catalog_to_text (catalog);
   fputs (text, stdout);
+  /* A check before deploying data: what the host would refuse is a failure here. */
+  if (volact_catalog_refused_files (catalog)->len > 0) {
+    const VolactRefusedFile *first = volact_catalog_refused_files (catalog)->pdata[0];
+    g_autofree char *problems = volact_catalog_problems (catalog);
+    g_set_error (&error, VOLACT_ERROR, first->error->code, "license data loaded in part: %s",
+                 problems);
+    return fail (error);
+  }
   return EXIT_SUCCESS;
 }
 
@@ -161,13 +169,56 @@ on_quit (gpointer loop)
   return G_SOURCE_CONTINUE;
 }
 
-static gboolean
-on_hangup (gpointer host)
+/*
+ * SIGHUP reloads on a thread of its own: the client port and the web
+ * listener run on the main loop, and must keep serving however long a
+ * reload takes. Signals during a reload ask for one more after it.
+ */
+typedef struct {
+  VolactHost *host;
+  GMutex lock;
+  GThread *thread; /* the last reload thread, joined before the next or at exit */
+  gboolean running;
+  gboolean pending;
+} Reloader;
+
+static gpointer
+reload_thread (gpointer data)
 {
-  /* The host records the outcome (event 1007 or 1008) and logs it. */
-  volact_notify ("RELOADING=1");
-  volact_host_reload (host, NULL, NULL);
-  volact_notify ("READY=1");
+  Reloader *r = data;
+
+  for (;;) {
+    g_mutex_lock (&r->lock);
+    if (!r->pending) {
+      r->running = FALSE;
+      g_mutex_unlock (&r->lock);
+      return NULL;
+    }
+    r->pending = FALSE;
+    g_mutex_unlock (&r->lock);
+    /* The host records the outcome (event 1007 or 1008) and logs it. */
+    volact_notify ("RELOADING=1");
+    volact_host_reload (r->host, NULL, NULL);
+    volact_notify ("READY=1");
+  }
+}
+
+static gboolean
+on_hangup (gpointer data)
+{
+  Reloader *r = data;
+  GThread *finished = NULL;
+
+  g_mutex_lock (&r->lock);
+  r->pending = TRUE;
+  if (!r->running) {
+    r->running = TRUE;
+    finished = r->thread;
+    r->thread = g_thread_new ("reload", reload_thread, r);
+  }
+  g_mutex_unlock (&r->lock);
+  if (finished != NULL)
+    g_thread_join (finished); /* it said it was done: returns at once */
   return G_SOURCE_CONTINUE;
 }
 
@@ -203,6 +254,19 @@ raise_descriptor_limit (void)
     g_message ("descriptor limit: %llu", (unsigned long long) rl.rlim_cur);
 }
 
+/* At exit: no new round, and the current one finishes before the host goes. */
+static void
+reloader_stop (Reloader *r)
+{
+  g_mutex_lock (&r->lock);
+  r->pending = FALSE;
+  g_mutex_unlock (&r->lock);
+  if (r->thread != NULL)
+    g_thread_join (r->thread);
+  r->thread = NULL;
+  g_mutex_clear (&r->lock);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -215,6 +279,7 @@ main (int argc, char **argv)
   VolactServer *server;
   VolactDnsPublisher *dns;
   VolactWeb *web = NULL;
+  Reloader reloader = { 0 };
 
   setlocale (LC_ALL, "");
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -283,13 +348,16 @@ main (int argc, char **argv)
   loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGTERM, on_quit, loop);
   g_unix_signal_add (SIGINT, on_quit, loop);
-  g_unix_signal_add (SIGHUP, on_hangup, host);
+  reloader.host = host;
+  g_mutex_init (&reloader.lock);
+  g_unix_signal_add (SIGHUP, on_hangup, &reloader);
   volact_host_event (host, VOLACT_EVENT_HOST_START,
                      "volactd %s started (pid %d, port %u, admin socket %s)", PACKAGE_VERSION,
                      (int) getpid (), volact_server_port (server),
                      volact_host_config (host)->admin_socket);
   volact_notify ("READY=1");
   g_main_loop_run (loop);
+  reloader_stop (&reloader);
   /* The record stays published: a restart must not make DNS flap. */
   volact_web_stop (web);
   volact_dns_publisher_stop (dns);
