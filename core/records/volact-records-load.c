@@ -234,7 +234,6 @@ volact_records_purge_pool_locked (VolactRecords *records, guint pool, guint rete
 
   if (pool == 0)
     return;
-  clamp_pool_locked (records, pool, now);
   /* A forward jump the clock watch does not trust yet expires nothing early. */
   if (records->purge_cap != 0 && now > records->purge_cap)
     now = records->purge_cap;

@@ -212,8 +212,9 @@ G_GNUC_INTERNAL gboolean volact_records_load_names (VolactRecords *records, GErr
 G_GNUC_INTERNAL gboolean volact_records_load_clients (VolactRecords *records, GError **error);
 G_GNUC_INTERNAL gboolean volact_records_load_event_stats (VolactRecords *records, GError **error);
 /* Drops POOL's records past retention at NOW and queues their deletion;
- * first sets records seen later than NOW to NOW, and never expires beyond
- * the clock watch's cap (a forward jump not yet trusted). */
+ * never expires beyond the clock watch's cap (a forward jump not yet
+ * trusted). Records seen later than now are set to now by the clock watch
+ * and at open, not here: a caller may pass an earlier NOW on purpose. */
 G_GNUC_INTERNAL void volact_records_purge_pool_locked (VolactRecords *records, guint pool,
                                                        guint retention_days, gint64 now);
 G_GNUC_INTERNAL void volact_records_purge_all_locked (VolactRecords *records, gint64 now);
