@@ -34,6 +34,7 @@ struct _VolactHost {
   VolactServingState *serving;
   struct _VolactDnsPublisher *dns; /* NULL unless volactd runs one (core/dns/) */
   char *reload_error; /* why the last reload was refused (event 1008); NULL after a good one */
+  GSource *clock_source; /* the once-a-second clock watch (volact_records_clock_check) */
 };
 
 /**

@@ -266,6 +266,18 @@ load_state (VolactHost *host, GError **error)
 
 /* ---- lifecycle ---- */
 
+/* Once a second: a wall clock jump (NTP step, a VM resumed) must not expire
+ * every record nor keep future-dated ones counting (docs/events.md, "Clock
+ * changes"). The store writes event 1030 itself. */
+static gboolean
+on_clock_check (gpointer user_data)
+{
+  VolactHost *host = user_data;
+
+  volact_records_clock_check (host->records, g_get_real_time (), g_get_monotonic_time (), NULL);
+  return G_SOURCE_CONTINUE;
+}
+
 VolactHost *
 volact_host_new (VolactConfig *cfg, GError **error)
 {
@@ -286,6 +298,10 @@ volact_host_new (VolactConfig *cfg, GError **error)
       = volact_records_open (cfg->state_dir, (guint64) cfg->event_cap_mb * 1024 * 1024, error);
   if (host->records == NULL)
     return NULL;
+  on_clock_check (host); /* the first sample */
+  host->clock_source = g_timeout_source_new_seconds (1);
+  g_source_set_callback (host->clock_source, on_clock_check, host, NULL);
+  g_source_attach (host->clock_source, NULL);
   src = sources (host);
   if (!volact_catalog_holder_reload (host->catalog, &src, error))
     return NULL;
@@ -315,6 +331,9 @@ volact_host_free (VolactHost *host)
 {
   if (host == NULL)
     return;
+  if (host->clock_source != NULL)
+    g_source_destroy (host->clock_source);
+  g_clear_pointer (&host->clock_source, g_source_unref);
   g_clear_pointer (&host->records, volact_records_close);
   g_clear_pointer (&host->serving, volact_serving_state_unref);
   g_clear_pointer (&host->catalog, volact_catalog_holder_free);

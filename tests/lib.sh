@@ -129,3 +129,13 @@ activate_server() {
     --state "$work/clients/$cmid.state" activate --edition server2008r2-standard --cmid "$cmid" \
     --name "srv-$cmid.example.org" "$@" | sed -n 's/.*"result": *"\([^"]*\)".*/\1/p' | head -1
 }
+
+# faketime_preload: sets $preload to the LD_PRELOAD value that runs volactd
+# under libfaketime (ASan's runtime first in a --enable-sanitizers build).
+faketime_preload() {
+  local lib asan
+  lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1 || true)
+  [ -n "$lib" ] || fail "libfaketime is not installed (apt-get install faketime)"
+  asan=$(ldd "$volactd" 2>/dev/null | awk '/libasan/ { print $3 }')
+  preload="${asan:+$asan }$lib"
+}

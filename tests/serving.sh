@@ -10,11 +10,7 @@
 set -euo pipefail
 . "$top_srcdir/tests/lib.sh"
 
-faketime_lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1 || true)
-[ -n "$faketime_lib" ] || fail "libfaketime is not installed (apt-get install faketime)"
-# In a --enable-sanitizers build, ASan's runtime must come first in LD_PRELOAD.
-asan_lib=$(ldd "$volactd" 2>/dev/null | awk '/libasan/ { print $3 }')
-preload="${asan_lib:+$asan_lib }$faketime_lib"
+faketime_preload
 
 start_authority "$work/authority"
 key=$("$authority" --dir "$work/authority" issue-key --group 24)

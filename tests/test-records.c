@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Client records: counting, expiry, durability, commit reports, duplicates, events, size cap. */
+/* Client records: counting, expiry, durability, commit reports, duplicates, events, size cap,
+ * clock changes. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -1226,6 +1227,233 @@ test_cmid_text (void **state)
   assert_false (volact_records_parse_cmid ("00112233-4455-6677-8899-aabbccddeeffx", back));
 }
 
+/* --- clock changes (docs/events.md, "Clock changes") --- */
+
+/* Seconds as monotonic µs; MONO0: the watch's first sample. */
+#define USEC(s) ((gint64) (s) * G_USEC_PER_SEC)
+#define MONO0 USEC (1000)
+
+/* The clock watch's sample: the wall clock at REAL (unix s), the monotonic at MONO (µs). */
+static VolactClockChange
+clock_at (Fixture *fx, gint64 real, gint64 mono)
+{
+  VolactClockChange c;
+  volact_records_clock_check (fx->records, real * G_USEC_PER_SEC, mono, &c);
+  return c;
+}
+
+/* How many events 1030 say TEXT. */
+static guint
+clock_events (Fixture *fx, const char *text)
+{
+  g_autoptr (GVariant) events = NULL;
+  guint n = 0;
+
+  flush (fx);
+  events = g_variant_ref_sink (query_events (fx, 0, 0));
+  for (gsize i = 0; i < g_variant_n_children (events); i++) {
+    g_autoptr (GVariant) row = g_variant_get_child_value (events, i);
+    guint32 id = 0;
+    const char *message = "";
+    g_variant_lookup (row, "event", "u", &id);
+    g_variant_lookup (row, "message", "&s", &message);
+    if (id == VOLACT_EVENT_CLOCK_CHANGED && strstr (message, text) != NULL)
+      n++;
+  }
+  return n;
+}
+
+/* The index sets entries later than now to now, keeping its time order. */
+static void
+test_index_clamp (void **state)
+{
+  VolactIndex *index = volact_index_new (0);
+  guint8 cmid[16];
+  VolactIndexEntry *e;
+
+  (void) state;
+  for (guint i = 0; i < 10; i++) {
+    guint32 seen = 100 + i * 10; /* 100 .. 190 */
+    cmid_for (i, cmid);
+    volact_index_insert (index, 1, cmid, &seen, VOLACT_INDEX_COUNTED);
+  }
+  assert_int_equal (volact_index_clamp (index, 1, 200, NULL, NULL), 0);
+  assert_int_equal (volact_index_clamp (index, 1, 145, NULL, NULL), 5); /* 150 .. 190 */
+  cmid_for (9, cmid);
+  e = volact_index_lookup (index, 1, cmid);
+  assert_int_equal (e->last_seen, 145);
+  cmid_for (4, cmid);
+  assert_int_equal (volact_index_lookup (index, 1, cmid)->last_seen, 140);
+  assert_int_equal (volact_index_pool_count (index, 1), 10);
+  /* Still in order: expiring at 144 leaves exactly the five set to 145. */
+  assert_int_equal (volact_index_expire (index, 1, 144, NULL, NULL), 5);
+  assert_int_equal (volact_index_pool_count (index, 1), 5);
+  assert_int_equal (volact_index_expire (index, 1, 145, NULL, NULL), 5);
+  assert_int_equal (volact_index_clamp (index, 2, 1, NULL, NULL), 0); /* a pool never seen */
+  volact_index_free (index);
+}
+
+/* Records on disk later than the clock (set back while the host was down)
+ * count as seen now at open, on disk too, and expire 30 days after. */
+static void
+test_future_clamped_at_open (void **state)
+{
+  Fixture *fx = *state;
+  gint64 future = fx->t0 + 730 * DAY;
+
+  for (guint i = 1; i <= 5; i++)
+    count_visit (fx, i, fx->t0, CLIENT_MIN, NULL);
+  volact_records_close (fx->records);
+  fx->records = NULL;
+  /* Two records seen "in two years", as a host whose clock was ahead left them. */
+  {
+    g_autofree char *path = g_build_filename (fx->dir, "clients.db", NULL);
+    g_autofree char *sql = g_strdup_printf (
+        "UPDATE clients SET last_seen = %" G_GINT64_FORMAT
+        " WHERE cmid IN (SELECT cmid FROM clients ORDER BY cmid LIMIT 2)",
+        future);
+    sqlite3 *db = NULL;
+    assert_int_equal (sqlite3_open (path, &db), SQLITE_OK);
+    assert_int_equal (sqlite3_exec (db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal (sqlite3_changes (db), 2);
+    sqlite3_close (db);
+  }
+  reopen (fx, 0);
+  assert_int_equal (clock_events (fx, "2 client records were seen later than now"), 1);
+  {
+    g_autoptr (GVariant) rows = g_variant_ref_sink (query_clients (fx, FALSE, 0));
+    gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+    assert_int_equal (g_variant_n_children (rows), 5);
+    for (gsize i = 0; i < 5; i++) {
+      g_autoptr (GVariant) row = g_variant_get_child_value (rows, i);
+      gint64 seen = 0;
+      assert_true (g_variant_lookup (row, "last_seen", "x", &seen));
+      assert_true (seen <= now);
+    }
+  }
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, fx->t0 + 10), 5);
+  /* The disk was changed, not only the index: a second open finds nothing to set. */
+  reopen (fx, 0);
+  assert_int_equal (clock_events (fx, "seen later than now"), 1);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, fx->t0 + 31 * DAY), 0);
+}
+
+/* The issue's finding 3: three machines count 3; the clock goes 730 days
+ * ahead and two machines visit; the clock is corrected. The count stays 3
+ * throughout, and 31 days later it is 0, not 2 for two years. */
+static void
+test_clock_excursion (void **state)
+{
+  Fixture *fx = *state;
+  gint64 t = fx->t0, ahead = fx->t0 + 730 * DAY;
+  VolactClockChange c;
+
+  for (guint i = 1; i <= 3; i++)
+    count_visit (fx, i, t, CLIENT_MIN, NULL);
+  c = clock_at (fx, t, MONO0);
+  assert_int_equal (c.jump, 0);
+  c = clock_at (fx, ahead + 1, MONO0 + USEC (1));
+  assert_int_equal (c.jump, 730 * DAY);
+  assert_int_equal (c.held, 730 * DAY);
+  /* Nothing expires early: the two visitors find the three records. */
+  assert_int_equal (count_visit (fx, 1, ahead + 2, CLIENT_MIN, NULL), 3);
+  assert_int_equal (count_visit (fx, 2, ahead + 3, CLIENT_MIN, NULL), 3);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, ahead + 4), 3);
+
+  /* Corrected: records 1 and 2, seen "in two years", count as seen now. */
+  c = clock_at (fx, t + 5, MONO0 + USEC (5));
+  assert_int_equal (c.jump, -730 * DAY);
+  assert_int_equal (c.held, 0);
+  assert_int_equal (c.clamped, 2);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, t + 5), 3);
+  assert_int_equal (clock_events (fx, "moved forward by 730.0 days"), 1);
+  assert_int_equal (clock_events (fx, "moved back by 730.0 days"), 1);
+  {
+    g_autoptr (GVariant) rows = g_variant_ref_sink (query_clients (fx, FALSE, 0));
+    for (gsize i = 0; i < g_variant_n_children (rows); i++) {
+      g_autoptr (GVariant) row = g_variant_get_child_value (rows, i);
+      gint64 seen = 0;
+      g_variant_lookup (row, "last_seen", "x", &seen);
+      assert_true (seen <= t + 5); /* on disk as well */
+    }
+  }
+
+  /* The clock then runs normally for 31 days: everything expires. */
+  c = clock_at (fx, t + 31 * DAY, MONO0 + USEC (31 * DAY));
+  assert_int_equal (c.jump, 0);
+  /* Machine 3 was seen at T; 1 and 2 count as seen at the correction, T + 5. */
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, t + 30 * DAY - 1), 3);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, t + 30 * DAY + 4), 2);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, t + 30 * DAY + 5), 0);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, t + 31 * DAY), 0);
+  /* And after a restart, nothing comes back from the disk. */
+  reopen (fx, 0);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, t + 31 * DAY), 0);
+}
+
+/* A jump back expires nothing, and later visits are not lost behind
+ * records stamped before the jump. */
+static void
+test_clock_back (void **state)
+{
+  Fixture *fx = *state;
+  gint64 t = fx->t0, back = fx->t0 - 10 * DAY;
+  VolactClockChange c;
+
+  for (guint i = 1; i <= 3; i++)
+    count_visit (fx, i, t, CLIENT_MIN, NULL);
+  clock_at (fx, t, MONO0);
+  /* A small step is not a jump. */
+  c = clock_at (fx, t - VOLACT_RECORDS_CLOCK_JUMP_SECONDS + 1, MONO0 + USEC (1));
+  assert_int_equal (c.jump, 0);
+  c = clock_at (fx, back, MONO0 + USEC (2));
+  assert_true (c.jump < -9 * DAY);
+  assert_int_equal (c.clamped, 3);
+  assert_int_equal (count_visit (fx, 4, back + 1, CLIENT_MIN, NULL), 4);
+  assert_int_equal (count_visit (fx, 1, back + 1, CLIENT_MIN, NULL), 4);
+  /* Retention runs from the correction: 30 days of the corrected clock. */
+  clock_at (fx, back + 30 * DAY, MONO0 + USEC (30 * DAY));
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, back + 30 * DAY - 1), 4);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, back + 30 * DAY), 2);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, back + 30 * DAY + 1), 0);
+}
+
+/* A jump forward that stays: nothing expires until the clock has run an
+ * hour without another jump, then expiry follows it (one event each). */
+static void
+test_clock_forward (void **state)
+{
+  Fixture *fx = *state;
+  gint64 t = fx->t0, ahead = fx->t0 + 60 * DAY;
+  gint64 settle = VOLACT_RECORDS_CLOCK_SETTLE_SECONDS;
+  VolactClockChange c;
+
+  for (guint i = 1; i <= 3; i++)
+    count_visit (fx, i, t, CLIENT_MIN, NULL);
+  clock_at (fx, t, MONO0);
+  /* Before the check sees the jump, a request expires nothing either. */
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, ahead), 3);
+  c = clock_at (fx, ahead, MONO0);
+  assert_int_equal (c.jump, 60 * DAY);
+  assert_int_equal (count_visit (fx, 4, ahead + 1, CLIENT_MIN, NULL), 4);
+  /* Expiry follows the monotonic clock: 30 days of it still expire. */
+  c = clock_at (fx, ahead + settle - 1, MONO0 + USEC (settle - 1));
+  assert_int_equal (c.accepted, 0);
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, ahead + settle - 1), 4);
+  c = clock_at (fx, ahead + settle, MONO0 + USEC (settle));
+  assert_int_equal (c.accepted, 60 * DAY);
+  assert_int_equal (c.held, 0);
+  /* Trusted: the records from before the jump are 60 days old. */
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, ahead + settle), 1);
+  assert_int_equal (clock_events (fx, "the clock moved forward by 60.0 days"), 1);
+  assert_int_equal (clock_events (fx, "expiry follows it again"), 1);
+  {
+    VolactRecordsStats st;
+    volact_records_get_stats (fx->records, &st);
+    assert_int_equal (st.clock_jumps, 1);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1252,6 +1480,11 @@ main (int argc, char **argv)
     cmocka_unit_test_setup_teardown (test_query_total, setup, teardown),
     cmocka_unit_test_setup_teardown (test_query_errors, setup, teardown),
     cmocka_unit_test_setup_teardown (test_host_event_not_logged, setup, teardown),
+    cmocka_unit_test (test_index_clamp),
+    cmocka_unit_test_setup_teardown (test_future_clamped_at_open, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_clock_excursion, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_clock_back, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_clock_forward, setup, teardown),
   };
   if (argc == 3 && strcmp (argv[1], "--child-writer") == 0)
     return child_writer (argv[2]);

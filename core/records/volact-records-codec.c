@@ -299,7 +299,8 @@ volact_records_write_row (VolactRecords *records, const Row *row, GPtrArray *war
       sqlite3_bind_text (s, 2, row->name, -1, SQLITE_STATIC);
       return volact_records_step_done (s);
     case ROW_PURGE:
-      s = records->st_purge;
+    case ROW_CLAMP:
+      s = row->kind == ROW_PURGE ? records->st_purge : records->st_clamp;
       for (guint i = 0; i < row->n_cmids; i++) {
         sqlite3_bind_int (s, 1, row->pool);
         sqlite3_bind_blob (s, 2, row->data + i * 16, 16, SQLITE_STATIC);
@@ -373,6 +374,9 @@ volact_records_prepare_writer (VolactRecords *records, GError **error)
              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)", error))
       || !(records->st_purge = volact_records_prepare (db, p,
              "DELETE FROM clients WHERE pool = ?1 AND cmid = ?2 AND last_seen <= ?3", error))
+      || !(records->st_clamp = volact_records_prepare (db, p,
+             "UPDATE clients SET last_seen = ?3 WHERE pool = ?1 AND cmid = ?2 AND last_seen > ?3",
+             error))
       || !(records->st_names = volact_records_prepare (db, p,
              "SELECT name, other_name FROM clients WHERE pool = ?1 AND cmid = ?2", error))
       || !(records->st_cap_delete = volact_records_prepare (db, p,

@@ -426,6 +426,28 @@ volact_index_expire (VolactIndex *index, guint pool, guint32 cutoff, VolactIndex
   return n;
 }
 
+guint
+volact_index_clamp (VolactIndex *index, guint pool, guint32 now, VolactIndexExpireFunc func,
+                    gpointer user_data)
+{
+  IndexPool *p = get_pool (index, pool);
+  guint32 slot;
+  guint n = 0;
+
+  if (p == NULL)
+    return 0;
+  /* Every entry passed is later than NOW and every one before the stop is
+   * not, so setting them all to NOW keeps the list in time order. */
+  for (slot = p->tail; slot != VOLACT_INDEX_NIL && index->slots[slot].last_seen > now;
+       slot = index->slots[slot].prev) {
+    if (func != NULL)
+      func (&index->slots[slot], user_data);
+    index->slots[slot].last_seen = now;
+    n++;
+  }
+  return n;
+}
+
 gboolean
 volact_index_load_add (VolactIndex *index, guint pool, const guint8 cmid[16], guint32 seen,
                        guint32 name_hash, guint32 other_hash, guint8 flags)

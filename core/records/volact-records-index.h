@@ -80,6 +80,15 @@ guint volact_index_expire (VolactIndex *index, guint pool, guint32 cutoff,
                            VolactIndexExpireFunc func, gpointer user_data);
 
 /**
+ * Sets every entry of POOL last seen later than NOW to NOW (a record never
+ * counts as seen later than now: see docs/events.md, "Clock changes"),
+ * calling FUNC on each before it changes. They are the newest, at the tail,
+ * so the list stays sorted; O(1) when there are none. Returns how many.
+ */
+guint volact_index_clamp (VolactIndex *index, guint pool, guint32 now, VolactIndexExpireFunc func,
+                          gpointer user_data);
+
+/**
  * Bulk loading (at open): volact_index_load_add puts entries in the table
  * without linking them (no resize happens below EXPECTED given to _new);
  * volact_index_load_finish sorts them by time and builds the pool lists.

@@ -32,6 +32,7 @@ typedef enum {
   ROW_REFUSAL,    /* event 12290 only */
   ROW_HOST_EVENT, /* event 1000..1009 */
   ROW_PURGE,      /* delete expired clients */
+  ROW_CLAMP,      /* set clients seen later than now to now (same layout as ROW_PURGE) */
   ROW_POOL,       /* pools row (new pool or retention change) */
   ROW_EDITION,    /* editions row */
 } RowKind;
@@ -48,13 +49,13 @@ struct _Row {
   Row *next;
   guint64 ticket;
   gint64 time;   /* event time; ROW_POOL: retention days */
-  guint32 seen;  /* client's last_seen as stored; ROW_PURGE: the cutoff */
+  guint32 seen;  /* client's last_seen as stored; ROW_PURGE: the cutoff; ROW_CLAMP: now */
   guint32 event; /* event id */
   guint32 minutes_left;
   guint32 minimum;
   guint32 count;
   guint32 result;
-  guint32 n_cmids; /* ROW_PURGE */
+  guint32 n_cmids; /* ROW_PURGE, ROW_CLAMP */
   guint16 pool;    /* 0 = none */
   guint16 edition; /* 0 = none: the text in edition_text is stored instead */
   guint8 kind;
@@ -99,6 +100,13 @@ struct _VolactRecords {
   guint64 events;         /* writer's count, copied here after each commit */
   double bytes_per_event; /* idem */
   gint64 last_idle_purge; /* monotonic µs */
+  /* The clock watch (volact_records_clock_check; docs/events.md, "Clock changes"). */
+  gboolean clock_started;
+  gint64 clock_real, clock_mono; /* the last sample, µs */
+  gint64 clock_ahead;            /* s the wall clock is held to be ahead (forward jump), 0 = none */
+  gint64 clock_jump_mono;        /* when the last forward jump was seen (monotonic µs) */
+  gint64 purge_cap;              /* purges never expire as if later than this (unix s); 0 = no cap */
+  guint64 clock_jumps;           /* jumps seen, for the stats */
   VolactCommittedFunc commit_func;
   gpointer commit_data;
   GMainContext *commit_context;
@@ -115,7 +123,7 @@ struct _VolactRecords {
   GThread *writer;
   sqlite3 *db;
   sqlite3_stmt *st_begin, *st_commit, *st_rollback;
-  sqlite3_stmt *st_pool, *st_edition, *st_client, *st_event, *st_purge, *st_names;
+  sqlite3_stmt *st_pool, *st_edition, *st_client, *st_event, *st_purge, *st_clamp, *st_names;
   sqlite3_stmt *st_cap_delete;
   guint64 w_events;
   double w_bytes_per_event;
@@ -203,7 +211,10 @@ G_GNUC_INTERNAL void volact_records_edition_set (VolactRecords *records, guint i
 G_GNUC_INTERNAL gboolean volact_records_load_names (VolactRecords *records, GError **error);
 G_GNUC_INTERNAL gboolean volact_records_load_clients (VolactRecords *records, GError **error);
 G_GNUC_INTERNAL gboolean volact_records_load_event_stats (VolactRecords *records, GError **error);
-/* Drops POOL's records past retention at NOW and queues their deletion. */
+/* Drops POOL's records past retention at NOW and queues their deletion;
+ * never expires beyond the clock watch's cap (a forward jump not yet
+ * trusted). Records seen later than now are set to now by the clock watch
+ * and at open, not here: a caller may pass an earlier NOW on purpose. */
 G_GNUC_INTERNAL void volact_records_purge_pool_locked (VolactRecords *records, guint pool,
                                                        guint retention_days, gint64 now);
 G_GNUC_INTERNAL void volact_records_purge_all_locked (VolactRecords *records, gint64 now);

@@ -309,6 +309,7 @@ finalize_statements (VolactRecords *records)
     &records->st_rollback,        &records->st_pool,
     &records->st_edition,         &records->st_client,
     &records->st_event,           &records->st_purge,
+    &records->st_clamp,
     &records->st_names,           &records->st_cap_delete,
     &records->st_q_clients,       &records->st_q_events,
     &records->st_q_clients_count, &records->st_q_events_count,

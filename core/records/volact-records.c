@@ -316,5 +316,6 @@ volact_records_get_stats (VolactRecords *records, VolactRecordsStats *stats)
   stats->commit_seconds = records->commit_seconds;
   memcpy (stats->commit_buckets, records->commit_buckets, sizeof stats->commit_buckets);
   memcpy (stats->machines, records->machines, sizeof stats->machines);
+  stats->clock_jumps = records->clock_jumps;
   g_mutex_unlock (&records->lock);
 }

@@ -169,6 +169,7 @@ typedef enum {
   VOLACT_EVENT_SIGN_IN_FAILED = 1011, /* a failed sign-in on the web listener */
   VOLACT_EVENT_SOURCE_LIMITED = 1020,  /* a client source hit its rate or connection limit */
   VOLACT_EVENT_NEW_CMID_LIMIT = 1021, /* a client source hit its new machine ID quota */
+  VOLACT_EVENT_CLOCK_CHANGED = 1030, /* the wall clock jumped (docs/events.md, "Clock changes") */
   VOLACT_EVENT_CLIENT_REQUEST = 12290, /* the KMS operations guide's activation event */
   VOLACT_EVENT_DNS_PUBLISH_FAILED = 12293, /* the guide's DNS publishing failure (core/dns/) */
 } VolactEventId;
@@ -182,6 +183,35 @@ gboolean volact_records_flush (VolactRecords *records, guint timeout_ms);
 /** volact_records_pool_count with an explicit "now" (unix seconds). */
 guint volact_records_pool_count_at (VolactRecords *records, const char *pool, guint retention_days,
                                     gint64 now);
+
+/** A wall clock step larger than this (seconds, either way) is a clock jump. */
+#define VOLACT_RECORDS_CLOCK_JUMP_SECONDS 300
+/** After a forward jump, the wall clock is trusted for expiry once it has run this long without
+ * another jump. */
+#define VOLACT_RECORDS_CLOCK_SETTLE_SECONDS 3600
+
+/** What volact_records_clock_check saw. */
+typedef struct {
+  gint64 jump;      /* seconds the wall clock stepped beyond the monotonic clock (<0: back), or 0 */
+  gint64 held;      /* seconds of that forward step that expiry does not follow yet */
+  gint64 accepted;  /* a held step that has settled and is trusted from now on, or 0 */
+  guint clamped;    /* records set from later than now to now */
+} VolactClockChange;
+
+/**
+ * The clock watch (docs/events.md, "Clock changes"): compares how far the
+ * wall clock (REAL_US, g_get_real_time) moved since the last call with how
+ * far the monotonic clock (MONO_US, g_get_monotonic_time) did. The host
+ * calls it every second; the first call only takes a sample. A step of more
+ * than VOLACT_RECORDS_CLOCK_JUMP_SECONDS is a jump: back, every record seen
+ * later than now is set to now; forward, expiry keeps following the
+ * monotonic clock until the wall clock has run VOLACT_RECORDS_CLOCK_SETTLE_SECONDS
+ * without another jump. Each jump, and each settled forward step, writes
+ * event 1030 (and a warning to the journal). Returns TRUE if it did, with
+ * CHANGE (may be NULL) saying what happened.
+ */
+gboolean volact_records_clock_check (VolactRecords *records, gint64 real_us, gint64 mono_us,
+                                     VolactClockChange *change);
 
 /** Upper bounds (seconds) of the commit latency histogram's buckets, ascending. */
 #define VOLACT_RECORDS_COMMIT_BUCKETS 14
@@ -210,6 +240,7 @@ typedef struct {
   /* Records (pool, CMID) in the index by the license state of their latest visit, what the
    * licensing-status-summary report counts; kept as visits come and records expire. */
   guint64 machines[VOLACT_RECORDS_N_STATES];
+  guint64 clock_jumps; /* wall clock jumps the clock watch saw (volact_records_clock_check) */
 } VolactRecordsStats;
 
 /** A snapshot of the counters above (for `volactctl health`, bench, tests). */
