@@ -32,10 +32,10 @@ rc=0; remote bob viewer-pass-1 sai 60 > "$work/out" 2> "$work/err" || rc=$?
 [ "$rc" = 1 ] || fail "read-only sai exited $rc"
 grep -q "user bob is read-only: sai needs an administrator" "$work/err" || fail "read-only sai: $(cat "$work/err")"
 remote alice admin-pass-1 sai 60 > /dev/null || fail "alice could not run sai"
-ctl --json dli | grep -q '"activation_interval": 60' || fail "the remote sai did not take effect"
+ctl --json dli | grep -c > /dev/null '"activation_interval": 60' || fail "the remote sai did not take effect"
 # Usage errors come from the same table.
 rc=0; remote alice admin-pass-1 sai > /dev/null 2> "$work/err" || rc=$?
-[ "$rc" = 2 ] || grep -q "usage: sai MINUTES" "$work/err" || fail "sai without its argument: $(cat "$work/err")"
+[ "$rc" = 2 ] || grep -c > /dev/null "usage: sai MINUTES" "$work/err" || fail "sai without its argument: $(cat "$work/err")"
 
 # Wrong password: refused, an audit event; check_volact answers remotely.
 rc=0; remote alice wrong-pass > /dev/null 2> "$work/err" dli || rc=$?
