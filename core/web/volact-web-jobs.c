@@ -17,6 +17,8 @@ typedef struct {
   VolactWebJob *job;
   VolactWebJobDone done;
   gpointer user_data;
+  GThreadPool *pool;
+  GMainContext *context; /* where DONE runs */
 } Run;
 
 VolactWebJob *
@@ -128,10 +130,8 @@ run_command (VolactWebJob *job)
 }
 
 static void
-work (GTask *task, gpointer source, gpointer task_data, GCancellable *cancel)
+work (VolactWebJob *job)
 {
-  VolactWebJob *job = task_data;
-
   if (job->kind == VOLACT_WEB_JOB_SIGN_IN || job->check_password) {
     job->password_ok = volact_password_check (job->hash, job->password);
     if (!job->password_ok)
@@ -145,33 +145,54 @@ work (GTask *task, gpointer source, gpointer task_data, GCancellable *cancel)
     run_command (job);
 }
 
-static void
-finished (GObject *source, GAsyncResult *result, gpointer data)
+/* Back in the listener's context: the answer, then the job goes. */
+static gboolean
+finished (gpointer data)
 {
   Run *run = data;
 
   run->done (run->job, run->user_data);
   job_free (run->job);
+  g_main_context_unref (run->context);
   g_free (run);
+  return G_SOURCE_REMOVE;
+}
+
+/* A worker thread of the pool. */
+static void
+pool_work (gpointer data, gpointer unused)
+{
+  Run *run = data;
+
+  work (run->job);
+  g_main_context_invoke (run->context, finished, run);
+}
+
+GThreadPool *
+volact_web_jobs_pool_new (guint max, GError **error)
+{
+  return g_thread_pool_new (pool_work, NULL, (gint) max, TRUE, error);
 }
 
 static gboolean
 start_work (gpointer data)
 {
   Run *run = data;
-  g_autoptr (GTask) task = g_task_new (NULL, NULL, finished, run);
 
-  g_task_set_task_data (task, run->job, NULL);
-  g_task_run_in_thread (task, work);
+  /* Never fails for a pool of exclusive threads made at start. */
+  g_thread_pool_push (run->pool, run, NULL);
   return G_SOURCE_REMOVE;
 }
 
 GSource *
-volact_web_job_run (VolactWebJob *job, guint delay, VolactWebJobDone done, gpointer user_data)
+volact_web_job_run (VolactWebJob *job, GThreadPool *pool, guint delay, VolactWebJobDone done,
+                    gpointer user_data)
 {
   Run *run = g_new0 (Run, 1);
 
   run->job = job;
+  run->pool = pool;
+  run->context = g_main_context_ref_thread_default ();
   run->done = done;
   run->user_data = user_data;
   soup_server_message_pause (job->msg);

@@ -51,14 +51,19 @@ struct _VolactWebJob {
 VolactWebJob *volact_web_job_new (VolactHost *host, VolactServer *server, SoupServerMessage *msg,
                                   VolactWebJobKind kind);
 /**
- * Pauses the message, runs JOB after DELAY seconds in a worker thread, then
+ * Pauses the message, runs JOB after DELAY seconds in a thread of POOL, then
  * calls DONE in the calling thread's default main context (which must be
  * running), which answers and unpauses the message; JOB is freed after.
  * Returns the source of the wait (a reference; g_source_set_ready_time 0 ends
  * it early), or NULL without DELAY.
  */
-GSource *volact_web_job_run (VolactWebJob *job, guint delay, VolactWebJobDone done,
-                         gpointer user_data);
+GSource *volact_web_job_run (VolactWebJob *job, GThreadPool *pool, guint delay,
+                             VolactWebJobDone done, gpointer user_data);
+/**
+ * The pool jobs run in: MAX threads of its own, made now, so that stopping
+ * the listener joins every thread it started (g_thread_pool_free with wait).
+ */
+GThreadPool *volact_web_jobs_pool_new (guint max, GError **error);
 
 G_END_DECLS
 

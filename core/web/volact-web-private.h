@@ -16,6 +16,9 @@
 
 G_BEGIN_DECLS
 
+/* Pages and password checks being made at once; more get 503 (each check takes 32 MiB). */
+#define VOLACT_WEB_JOBS_MAX 4
+
 struct _VolactWeb {
   VolactHost *host;
   VolactServer *server;
@@ -30,6 +33,7 @@ struct _VolactWeb {
   gboolean users_missing_logged;
   guint port;
   guint jobs;         /* running */
+  GThreadPool *pool;  /* the threads jobs run in (volact-web-jobs.h) */
   GPtrArray *waiting; /* GSource: sign-ins waiting out their delay */
   GMutex lock;        /* the start handshake: started, start_error */
   GCond cond;

@@ -6,6 +6,7 @@
 
 #include "volact-error.h"
 #include "volact-private-file.h"
+#include "volact-web-jobs.h"
 
 #include <openssl/crypto.h>
 #include <string.h>
@@ -78,7 +79,9 @@ web_thread (gpointer data)
 
   g_main_context_push_thread_default (web->context);
   cert = load_certificate (cfg, &error);
-  if (cert != NULL) {
+  if (cert != NULL)
+    web->pool = volact_web_jobs_pool_new (VOLACT_WEB_JOBS_MAX, &error);
+  if (web->pool != NULL) {
     web->soup = soup_server_new ("tls-certificate", cert, "server-header", "volact", NULL);
     soup_server_add_handler (web->soup, NULL, volact_web_handle, web, NULL);
     if (!listen_all (web, cfg, &error))
@@ -102,6 +105,9 @@ web_thread (gpointer data)
       g_main_context_iteration (web->context, TRUE);
     g_clear_object (&web->soup);
   }
+  /* Joins the workers: nothing the listener started outlives its stop. */
+  if (web->pool != NULL)
+    g_thread_pool_free (g_steal_pointer (&web->pool), FALSE, TRUE);
   g_main_context_pop_thread_default (web->context);
   return NULL;
 }

@@ -20,8 +20,6 @@
 
 /* A sign-in form is small: anything larger is refused unread. */
 #define FORM_MAX 4096
-/* Pages and password checks being made at once; more get 503 (each check takes 32 MiB). */
-#define JOBS_MAX 4
 
 #define SESSION_COOKIE "volact_session"
 #define LOGIN_COOKIE "volact_login"
@@ -163,7 +161,7 @@ run_job (VolactWeb *web, VolactWebJob *job, guint delay)
   GSource *wait;
 
   web->jobs++;
-  wait = volact_web_job_run (job, delay, job_done, web);
+  wait = volact_web_job_run (job, web->pool, delay, job_done, web);
   if (wait == NULL)
     return;
   for (guint i = web->waiting->len; i > 0; i--)
@@ -179,7 +177,7 @@ new_job (VolactWeb *web, SoupServerMessage *msg, VolactWebJobKind kind)
   const char *source = soup_server_message_get_remote_host (msg);
   VolactWebJob *job;
 
-  if (web->jobs >= JOBS_MAX) {
+  if (web->jobs >= VOLACT_WEB_JOBS_MAX) {
     soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
                                   "1");
     respond_text (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "Busy: try again in a second");
