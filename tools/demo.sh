@@ -63,7 +63,7 @@ done
 pids+=($host_pid)
 ctl() { "$volactctl" --socket "$work/admin.sock" "$@"; }
 
-say "3. The seed's step-by-step guide: install the key, activate online, confirm"
+say "3. The KMS operations guide's steps: install the key, activate online, confirm"
 run ctl /ipk "$key"
 run ctl /ato
 ctl /dli
