@@ -13,8 +13,6 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
-/* The same as the host's: TLS 1.3 only, unless G_TLS_GNUTLS_PRIORITY says otherwise. */
-#define TLS_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3"
 /* A report or an event export may take a while. */
 #define REMOTE_TIMEOUT_SECONDS 300
 
@@ -53,7 +51,7 @@ new_session (const VolactctlRemote *r, char **pin, GError **error)
 {
   SoupSession *session;
 
-  g_setenv ("G_TLS_GNUTLS_PRIORITY", TLS_PRIORITY, FALSE);
+  g_setenv ("G_TLS_GNUTLS_PRIORITY", VOLACT_WEB_TLS_PRIORITY, FALSE);
   session = soup_session_new_with_options ("timeout", REMOTE_TIMEOUT_SECONDS, "user-agent",
                                            "volactctl/" PACKAGE_VERSION, NULL);
   if (r->pin != NULL) {

@@ -64,17 +64,25 @@ volact_web_auth_free (VolactWebAuth *auth)
   g_free (auth);
 }
 
+/* DATA in lower-case hex. */
+static char *
+hex_of (const guint8 *data, gsize len)
+{
+  GString *hex = g_string_sized_new (2 * len + 1);
+
+  for (gsize i = 0; i < len; i++)
+    g_string_append_printf (hex, "%02x", data[i]);
+  return g_string_free (hex, FALSE);
+}
+
 char *
 volact_web_token_new (void)
 {
   guint8 raw[32];
-  GString *hex = g_string_sized_new (65);
 
   if (RAND_bytes (raw, sizeof raw) != 1)
     g_error ("OpenSSL's random generator failed"); /* no safe way on without it */
-  for (gsize i = 0; i < sizeof raw; i++)
-    g_string_append_printf (hex, "%02x", raw[i]);
-  return g_string_free (hex, FALSE);
+  return hex_of (raw, sizeof raw);
 }
 
 static gboolean
@@ -230,7 +238,6 @@ volact_web_auth_succeeded (VolactWebAuth *auth, const char *source, const char *
 static char *
 credential_digest (VolactWebAuth *auth, const char *user, const char *password)
 {
-  g_autoptr (GString) hex = g_string_sized_new (65);
   gsize ulen = strlen (user), plen = strlen (password);
   g_autofree guint8 *msg = g_malloc (ulen + 1 + plen);
   guint8 mac[EVP_MAX_MD_SIZE];
@@ -243,9 +250,7 @@ credential_digest (VolactWebAuth *auth, const char *user, const char *password)
       == NULL)
     g_error ("OpenSSL HMAC-SHA256 failed");
   OPENSSL_cleanse (msg, ulen + 1 + plen);
-  for (unsigned int i = 0; i < mac_len; i++)
-    g_string_append_printf (hex, "%02x", mac[i]);
-  return g_string_free (g_steal_pointer (&hex), FALSE);
+  return hex_of (mac, mac_len);
 }
 
 void

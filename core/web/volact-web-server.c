@@ -15,8 +15,6 @@
 #define PEM_MAX (256 * 1024)
 /* How long a stop waits for pages being made. */
 #define STOP_WAIT_SECONDS 30
-/* TLS 1.3 only, unless the administrator sets G_TLS_GNUTLS_PRIORITY otherwise (docs/web.md). */
-#define TLS_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3"
 
 
 /* The listener's certificate and key, the key read only if others cannot read it. */
@@ -119,7 +117,7 @@ volact_web_start (VolactHost *host, VolactServer *server, GError **error)
   VolactWeb *web;
 
   /* Before GLib's TLS backend loads, which reads it once. */
-  g_setenv ("G_TLS_GNUTLS_PRIORITY", TLS_PRIORITY, FALSE);
+  g_setenv ("G_TLS_GNUTLS_PRIORITY", VOLACT_WEB_TLS_PRIORITY, FALSE);
   if (!g_tls_backend_supports_tls (g_tls_backend_get_default ())) {
     g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG,
                  "web-port: GLib has no TLS backend (install glib-networking)");

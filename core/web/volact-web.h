@@ -26,6 +26,13 @@ typedef struct _VolactWeb VolactWeb;
 #define VOLACT_WEB_COMMAND_TYPE "application/x-volact-admin"
 
 /**
+ * GnuTLS's priority string for the listener and for volactctl --remote: TLS
+ * 1.3 only. Set as G_TLS_GNUTLS_PRIORITY unless the environment already sets
+ * it (docs/web.md), before GLib's TLS backend loads.
+ */
+#define VOLACT_WEB_TLS_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3"
+
+/**
  * Starts the listener on the configuration's web-listen addresses and
  * web-port (which must not be 0). SERVER (may be NULL) feeds /metrics.
  * Errors name the key at fault: a missing or unreadable web-certificate or
