@@ -5,7 +5,10 @@
 
 #include "volact-error.h"
 
-/* Frames are read in pieces of at most this, the buffer growing as they come. */
+/* Frames are read in pieces, the buffer growing as they come: the first piece
+ * at most READ_FIRST, each next one as large as what has arrived, at most
+ * READ_CHUNK. A peer that claims a large frame and sends little costs little. */
+#define READ_FIRST (64u * 1024u)
 #define READ_CHUNK (1024u * 1024u)
 
 gboolean
@@ -52,9 +55,10 @@ volact_admin_read (GInputStream *in, const GVariantType *type, gsize max,
   }
   /* Memory follows the bytes that arrive, not the length a peer claims: a 4-byte
    * header alone must not make the reader allocate up to MAX. */
-  buf = g_byte_array_sized_new ((guint) MIN (size, READ_CHUNK));
+  buf = g_byte_array_sized_new ((guint) MIN (size, READ_FIRST));
   while (buf->len < size) {
-    gsize want = MIN (size - buf->len, READ_CHUNK), old = buf->len;
+    gsize piece = CLAMP ((gsize) buf->len, READ_FIRST, READ_CHUNK);
+    gsize want = MIN (size - buf->len, piece), old = buf->len;
     g_byte_array_set_size (buf, (guint) (old + want));
     if (!g_input_stream_read_all (in, buf->data + old, want, &got, cancellable, error))
       return NULL;
