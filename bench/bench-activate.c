@@ -56,6 +56,9 @@ static int opt_threads = 0;
 static gboolean opt_no_baseline = FALSE;
 static gint64 opt_fill = 0;
 static gboolean opt_free_port = FALSE;
+static char *opt_figures = NULL;
+/* --figures: one line per measured volactd run, for run-bench.sh's target summary. */
+static FILE *figures;
 
 static const GOptionEntry entries[] = {
   { "host", 'H', 0, G_OPTION_ARG_STRING, &opt_host, "Host address (default 127.0.0.1)", "ADDR" },
@@ -83,6 +86,10 @@ static const GOptionEntry entries[] = {
     "Instead of the runs: send N distinct CMIDs as fast as possible (persistent, 64 "
     "connections), then report the host's RSS",
     "N" },
+  { "figures", 0, 0, G_OPTION_ARG_FILENAME, &opt_figures,
+    "Append each volactd run's figures to FILE as \"activate MODE CONC HOST_US MAIN_US RATIO "
+    "P50_MS OTHER_PCT\" or \"fill N HOST_US\" (for bench/run-bench.sh)",
+    "FILE" },
   { "free-port", 0, 0, G_OPTION_ARG_NONE, &opt_free_port,
     "Print a free TCP port on 127.0.0.1 and exit", NULL },
   { NULL }
@@ -693,6 +700,11 @@ print_result (const char *label, const char *mode, guint conc, const Result *res
   if (res->rss_kib > 0)
     printf (" %7.1f", res->rss_kib / 1024.0);
   printf ("\n");
+  if (figures != NULL && g_str_equal (label, "volact"))
+    fprintf (figures, "activate %s %u %.1f %.1f %.3f %.3f %.1f\n", mode, conc, host_us,
+             res->host_main_cpu >= 0 && res->done ? res->host_main_cpu * 1e6 / res->done : -1,
+             base_us > 0 && host_us > 0 ? host_us / (base_us + sign_us) : -1, res->p50_ms,
+             res->seconds > 0 ? MAX (res->other_cpu, 0) * 100 / res->seconds : 0);
 }
 
 static void
@@ -798,6 +810,13 @@ main (int argc, char **argv)
     fprintf (stderr, "bench-activate: %s\n", error->message);
     return 2;
   }
+  if (opt_figures != NULL && (figures = fopen (opt_figures, "a")) == NULL) {
+    fprintf (stderr, "bench-activate: %s: %s\n", opt_figures, g_strerror (errno));
+    return 2;
+  }
+  /* Each figure reaches the file as it is measured, even if a later run fails. */
+  if (figures != NULL)
+    setvbuf (figures, NULL, _IOLBF, 0);
   run.cmid_prefix = ((guint64) g_random_int () << 32) | g_random_int ();
   run.verify_every = opt_verify > 0 ? (guint) MAX (1.0, 100.0 / opt_verify) : 0;
 
@@ -815,6 +834,9 @@ main (int argc, char **argv)
             res.done, res.seconds, res.rate, res.done ? res.host_cpu * 1e6 / res.done : 0,
             res.rss_kib / 1024.0);
     print_checks (&res);
+    if (figures != NULL)
+      fprintf (figures, "fill %" G_GUINT64_FORMAT " %.1f\n", res.done,
+               res.done ? res.host_cpu * 1e6 / res.done : -1);
     status = res.bad || res.verify_failed || res.done < (guint64) opt_fill ? EXIT_FAILURE : 0;
     g_hash_table_unref (res.errors);
     return status;
