@@ -358,10 +358,12 @@ again:
     return TRUE;
   if (g_error_matches (local, VOLACT_ERROR, VOLACT_E_RESPONSE_INVALID))
     volact_client_close (client);
-  /* A discovered host that cannot serve now: the next one in DNS order is asked (bounded). */
+  /* A discovered host that cannot serve now (not activated, busy, or this address's quota
+   * of new machine IDs spent there): the next one in DNS order is asked (bounded). */
   if (client->discovery != NULL && passes < CLIENT_MAX_PASSES
       && (g_error_matches (local, VOLACT_ERROR, VOLACT_E_NOT_ACTIVATED)
-          || g_error_matches (local, VOLACT_ERROR, VOLACT_E_HOST_BUSY))) {
+          || g_error_matches (local, VOLACT_ERROR, VOLACT_E_HOST_BUSY)
+          || g_error_matches (local, VOLACT_ERROR, VOLACT_E_NEW_CMID_LIMIT))) {
     g_debug ("%s; asking the next host", local->message);
     volact_discovery_pass (client->discovery, client->label);
     volact_client_close (client);

@@ -65,6 +65,11 @@ G_BEGIN_DECLS
 #define VOLACT_RESULT_HOST_BUSY 0xC0AC0506u
 /** No connection, or no answer. */
 #define VOLACT_RESULT_HOST_UNREACHABLE 0xC0AC0507u
+/**
+ * The host has counted as many new machine IDs from this network address as it
+ * accepts per period (its new-cmid-limit); try again later.
+ */
+#define VOLACT_RESULT_NEW_CMID_LIMIT 0xC0AC0508u
 /** A missing or invalid argument to volact_client_new(): no host, no trusted authority. */
 #define VOLACT_RESULT_CONFIG 0xC0AC0003u
 /** The trusted authority certificate could not be read. */

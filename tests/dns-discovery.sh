@@ -6,7 +6,8 @@
 # it, --no-host-cache looks it up again, --host wins; the main host is killed
 # and the next activation goes to the backup within 2 seconds; each host
 # counts its own clients. Also: the search list, a dead address costs only the
-# connect timeout, a host that answers "not activated" is passed over, and a
+# connect timeout, a host that answers "not activated" or that this address's new-machine
+# quota is spent is passed over, and a
 # "." target means no service.
 set -euo pipefail
 . "$top_srcdir/tests/lib.sh"
@@ -155,6 +156,24 @@ printf 'server 127.0.0.1 %s\nzone %s\nupdate add _volact._tcp.unready.%s 300 SRV
   | nsupdate -k "$tsig_file" || fail "nsupdate"
 expect "$(activate unready "${dns[@]}" --domain "unready.$zone")" "$backup" discovery
 [ "$(cached unready)" = "$backup" ] || fail "the host that cannot serve was cached: $(cat "$work/unready.state")"
+
+# A host whose quota of new machine IDs from this address is spent (docs/limits.md; loopback is
+# not exempt here) answers NEW_CMID_LIMIT and is passed over like a busy one.
+mkdir -p "$work/host4"
+write_fingerprint "$work/host4" machine-4 cpu-4
+host_conf_extra="new-cmid-limit = 1
+limit-exempt ="
+start_host "$work/host4" "$work/trust.pem"
+unset host_conf_extra
+"$volactctl" --socket "$work/host4/admin.sock" ipk "$key" > /dev/null || fail "ipk on host 4"
+"$volactctl" --socket "$work/host4/admin.sock" ato > /dev/null || fail "ato on host 4"
+expect "$(activate quota1 --host "127.0.0.1:$port")" "127.0.0.1:$port" explicit
+out=$(activate quota2 --host "127.0.0.1:$port")
+[ "$(echo "$out" | field result)" = 0xC0AC0508 ] || fail "host 4 did not answer NEW_CMID_LIMIT: $out"
+printf 'server 127.0.0.1 %s\nzone %s\nupdate add _volact._tcp.quota.%s 300 SRV 0 0 %s host4.%s.\nupdate add host4.%s 300 A 127.0.0.1\nupdate add _volact._tcp.quota.%s 300 SRV 10 0 %s host2.%s.\nsend\n' \
+  "$named_port" "$zone" "$zone" "$port" "$zone" "$zone" "$zone" "$port2" "$zone" \
+  | nsupdate -k "$tsig_file" || fail "nsupdate"
+expect "$(activate quota3 "${dns[@]}" --domain "quota.$zone")" "$backup" discovery
 
 # Nothing published where the client looks: a clear error naming the name asked.
 if "$client" "${dns[@]}" --domain nothere.test discover > /dev/null 2> "$work/err"; then
