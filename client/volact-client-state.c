@@ -171,6 +171,34 @@ volact_client_state_default_path (void)
   return g_build_filename (g_get_user_state_dir (), "volact", "client.state", NULL);
 }
 
+gboolean
+volact_client_keyfile_load (GKeyFile *kf, const char *path, gsize max, gboolean *not_found,
+                            GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autofree char *data = NULL;
+  gsize len = 0;
+
+  if (not_found != NULL)
+    *not_found = FALSE;
+  if (!g_file_get_contents (path, &data, &len, &local)) {
+    if (not_found != NULL)
+      *not_found = g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "%s", local->message);
+    return FALSE;
+  }
+  if (len > max) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_TOO_LARGE, "%s: larger than %" G_GSIZE_FORMAT
+                 " bytes", path, max);
+    return FALSE;
+  }
+  if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, &local)) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "%s: %s", path, local->message);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* Reading keys: every failure names the file, the group and the key. */
 typedef struct {
   GKeyFile *kf;
@@ -259,31 +287,13 @@ volact_client_state_load (const char *path, VolactClientState *out, gboolean *no
                           GError **error)
 {
   g_autoptr (GKeyFile) kf = g_key_file_new ();
-  g_autoptr (GError) local = NULL;
-  g_autofree char *data = NULL;
   g_autofree char *cmid = NULL, *state = NULL, *host = NULL, *edition = NULL, *result = NULL;
   g_autofree char *cached = NULL;
-  gsize len = 0;
   VolactClientState s;
   Reader r = { kf, path, error, FALSE };
 
-  if (not_found != NULL)
-    *not_found = FALSE;
-  if (!g_file_get_contents (path, &data, &len, &local)) {
-    if (not_found != NULL)
-      *not_found = g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT);
-    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "%s", local->message);
+  if (!volact_client_keyfile_load (kf, path, STATE_FILE_MAX, not_found, error))
     return FALSE;
-  }
-  if (len > STATE_FILE_MAX) {
-    g_set_error (error, VOLACT_ERROR, VOLACT_E_TOO_LARGE, "%s: larger than %u bytes", path,
-                 STATE_FILE_MAX);
-    return FALSE;
-  }
-  if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, &local)) {
-    g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "%s: %s", path, local->message);
-    return FALSE;
-  }
 
   memset (&s, 0, sizeof s);
   cmid = read_string (&r, "client", "cmid", TRUE);

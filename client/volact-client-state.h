@@ -110,6 +110,15 @@ const char *volact_license_state_display (VolactLicenseState state);
 char *volact_client_state_default_path (void);
 
 /**
+ * Reads the key file PATH into KF: a missing or unreadable file fails with
+ * VOLACT_E_IO (NOT_FOUND, if given, set for a missing one), one larger than MAX
+ * bytes with VOLACT_E_TOO_LARGE, a malformed one with VOLACT_E_CONFIG; each
+ * message names PATH.
+ */
+gboolean volact_client_keyfile_load (GKeyFile *kf, const char *path, gsize max,
+                                     gboolean *not_found, GError **error);
+
+/**
  * Reads PATH. Missing or invalid keys, times or values out of range fail
  * with VOLACT_E_CONFIG naming the file, group and key; a missing file fails
  * with VOLACT_E_IO and, if NOT_FOUND is given, sets it to TRUE.

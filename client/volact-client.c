@@ -9,6 +9,7 @@
 #include "volact.h"
 
 #include "volact-client-cli.h"
+#include "volact-client-config.h"
 #include "volact-client-state.h"
 #include "volact-error.h"
 #include "volact-json.h"
@@ -25,6 +26,7 @@
 
 typedef struct {
   /* Global. */
+  char *config;
   char *host_arg;
   char *trust;
   char *state_path;
@@ -41,6 +43,8 @@ typedef struct {
   gboolean vm;
   gboolean if_due;
   /* Parsed. */
+  VolactClientConfig cfg;  /* --config, if given */
+  char *machine_cmid;      /* the CMID a new state file gets (one per machine) */
   char *host;
   guint16 port;
   char *host_label;        /* "host:port" as printed and stored */
@@ -50,6 +54,7 @@ typedef struct {
 static void
 options_clear (Options *o)
 {
+  g_free (o->config);
   g_free (o->host_arg);
   g_free (o->trust);
   g_free (o->state_path);
@@ -60,11 +65,14 @@ options_clear (Options *o)
   g_free (o->name);
   g_free (o->host);
   g_free (o->host_label);
+  g_free (o->machine_cmid);
+  volact_client_config_clear (&o->cfg);
 }
 
 static const char usage_text[]
     = "Usage:\n"
       "  volact-client [--host H[:PORT]] [--trust CERT] [--json] [--state FILE] COMMAND\n"
+      "  volact-client --config FILE [OPTION...] activate|status\n"
       "  volact-client [--domain D] [--dns-server ADDR[:PORT]] [--connect-timeout MS]\n"
       "                [--no-host-cache] [--trust CERT] [--json] [--state FILE] COMMAND\n"
       "\n"
@@ -73,6 +81,9 @@ static const char usage_text[]
       "           (needs --trust CERT: there is no default authority)\n"
       "  status\n"
       "  discover (the hosts published in DNS, in the order they would be tried)\n"
+      "\n"
+      "With --config and no --edition, activate and status handle every edition the\n"
+      "file lists, each with its own state file in its state-dir.\n"
       "\n"
       "Without --host the client tries the host that answered last (host caching), then\n"
       "looks up the SRV records of _volact._tcp.DOMAIN.\n"
@@ -216,7 +227,8 @@ activate_text (const VolactClientState *s, const VolactClientResult *res, gboole
 }
 
 static gboolean
-load_or_create_state (const char *path, gint64 now, VolactClientState *s, GError **error)
+load_or_create_state (const char *path, const char *machine_cmid, gint64 now,
+                      VolactClientState *s, GError **error)
 {
   gboolean not_found = FALSE;
   g_autoptr (GError) local = NULL;
@@ -227,9 +239,10 @@ load_or_create_state (const char *path, gint64 now, VolactClientState *s, GError
     g_propagate_error (error, g_steal_pointer (&local));
     return FALSE;
   }
-  /* First run: a CMID made once for this machine, kept in the state file. */
+  /* First run: a CMID made once for this machine, kept in the state file; every
+   * edition of one machine sends the same one, so the machine counts once. */
   {
-    g_autofree char *uuid = g_uuid_string_random ();
+    g_autofree char *uuid = machine_cmid ? g_strdup (machine_cmid) : g_uuid_string_random ();
     volact_client_state_init (s, uuid, now);
   }
   return TRUE;
@@ -254,6 +267,11 @@ cmd_activate (Options *o)
   if (!edition_valid (o->edition))
     return volact_cli_usage_error (PROGRAM, "--edition: 1 to 32 characters of a-z, 0-9 and '-'");
   /* No default authority: the embedder or the administrator names the one to trust. */
+  if (o->trust == NULL && o->config != NULL) {
+    fprintf (stderr, "%s: [%s] trust is not set: name the certificate of the authority whose "
+             "hosts to accept (there is no default)\n", o->config, VOLACT_CLIENT_CONFIG_GROUP);
+    return EXIT_FAILURE;
+  }
   if (o->trust == NULL)
     return volact_cli_usage_error (PROGRAM,
                                    "activate needs --trust CERT: the certificate of "
@@ -263,10 +281,12 @@ cmd_activate (Options *o)
   if (o->name != NULL && !name_valid (o->name))
     return volact_cli_usage_error (PROGRAM, "--name: at most 63 printable ASCII characters");
 
-  if (!load_or_create_state (o->state_path, now, &state, &error)) {
+  if (!load_or_create_state (o->state_path, o->machine_cmid, now, &state, &error)) {
     volact_cli_print_error_line ((guint32) error->code, NULL, error->message);
     return EXIT_FAILURE;
   }
+  if (o->machine_cmid == NULL)
+    o->machine_cmid = g_strdup (state.cmid);
   volact_client_state_lapse (&state, now);
   if (o->if_due && now < state.next_attempt) {
     guint wait = volact_client_state_minutes_to_next (&state, now);
@@ -492,6 +512,93 @@ cmd_discover (Options *o)
   return EXIT_SUCCESS;
 }
 
+/* ---- --config ------------------------------------------------------------------------------- */
+
+/* Command-line options win; the file fills in what they left unset. */
+static gboolean
+apply_config (Options *o, const char *command, GError **error)
+{
+  if (!volact_client_config_load (o->config, &o->cfg, error))
+    return FALSE;
+  if (o->trust == NULL)
+    o->trust = g_strdup (o->cfg.trust);
+  /* discover never takes a host; an explicit --host or --domain replaces both keys. */
+  if (o->host_arg == NULL && o->domain == NULL) {
+    if (!g_str_equal (command, "discover"))
+      o->host_arg = g_strdup (o->cfg.host);
+    o->domain = g_strdup (o->cfg.domain);
+  }
+  if (o->dns_server == NULL)
+    o->dns_server = g_strdup (o->cfg.dns_server);
+  return TRUE;
+}
+
+/* state-dir, else the folder systemd made for the unit (StateDirectory=), else
+ * the default state file's folder. */
+static char *
+config_state_dir (const Options *o)
+{
+  const char *env = g_getenv ("STATE_DIRECTORY");
+  g_autofree char *def = NULL;
+
+  if (o->cfg.state_dir != NULL)
+    return g_strdup (o->cfg.state_dir);
+  if (env != NULL && g_path_is_absolute (env)) {
+    g_auto (GStrv) dirs = g_strsplit (env, ":", 2); /* several are ':'-separated */
+    return g_strdup (dirs[0]);
+  }
+  def = volact_client_state_default_path ();
+  return g_path_get_dirname (def);
+}
+
+/* The CMID in any listed edition's state file, so that a new one shares it. */
+static char *
+find_machine_cmid (const char *dir, char **editions)
+{
+  for (char **e = editions; *e; e++) {
+    g_autofree char *path = volact_client_config_state_path (dir, *e);
+    VolactClientState s;
+    if (volact_client_state_load (path, &s, NULL, NULL))
+      return g_strdup (s.cmid);
+  }
+  return NULL;
+}
+
+/* activate or status for every edition the configuration lists, in order. */
+static int
+run_config_editions (Options *o, const char *command)
+{
+  g_autofree char *dir = config_state_dir (o);
+  int rc = EXIT_SUCCESS;
+
+  if (o->cfg.editions[0] == NULL) {
+    printf ("%s: no edition is configured ([%s] editions): nothing to %s\n", o->config,
+            VOLACT_CLIENT_CONFIG_GROUP, command);
+    return EXIT_SUCCESS;
+  }
+  if (o->machine_cmid == NULL)
+    o->machine_cmid = find_machine_cmid (dir, o->cfg.editions);
+  for (char **e = o->cfg.editions; *e; e++) {
+    int one;
+
+    g_free (o->state_path);
+    o->state_path = volact_client_config_state_path (dir, *e);
+    if (!o->json)
+      printf ("Edition %s:\n", *e);
+    fflush (stdout);
+    if (g_str_equal (command, "status")) {
+      one = cmd_status (o);
+    } else {
+      g_free (o->edition);
+      o->edition = g_strdup (*e);
+      one = cmd_activate (o);
+    }
+    fflush (stdout);
+    rc = MAX (rc, one);
+  }
+  return rc;
+}
+
 /* ---- main ------------------------------------------------------------------------------------ */
 
 int
@@ -499,6 +606,8 @@ main (int argc, char **argv)
 {
   Options o = { 0 };
   GOptionEntry entries[] = {
+    { "config", 0, 0, G_OPTION_ARG_FILENAME, &o.config,
+      "Client configuration file: editions, trust, host or domain (volact-client(1))", "FILE" },
     { "host", 0, 0, G_OPTION_ARG_STRING, &o.host_arg,
       "Host to ask, port 1688 unless given (default: the cached host, then DNS discovery)",
       "H[:PORT]" },
@@ -545,6 +654,18 @@ main (int argc, char **argv)
   }
   command = argv[1];
   activate_opts = o.edition || o.cmid || o.name || o.vm || o.if_due;
+  if (o.config != NULL) {
+    if (o.state_path != NULL && o.edition == NULL) {
+      rc = volact_cli_usage_error (PROGRAM, "--state names one file: with --config each edition "
+                                            "has its own in the state-dir");
+      goto out;
+    }
+    if (!apply_config (&o, command, &error)) {
+      volact_cli_print_error_line ((guint32) error->code, NULL, error->message);
+      rc = EXIT_FAILURE;
+      goto out;
+    }
+  }
   if (o.host_arg != NULL
       && !volact_cli_parse_host (o.host_arg, &o.host, &o.port, &o.host_label, &error)) {
     rc = volact_cli_usage_error (PROGRAM, "%s", error->message);
@@ -554,10 +675,17 @@ main (int argc, char **argv)
     rc = volact_cli_usage_error (PROGRAM, "--connect-timeout: 0 to 600000 milliseconds");
     goto out;
   }
+  if (o.state_path == NULL && o.config != NULL && o.edition != NULL) {
+    g_autofree char *dir = config_state_dir (&o);
+    o.state_path = volact_client_config_state_path (dir, o.edition);
+  }
   if (o.state_path == NULL)
     o.state_path = volact_client_state_default_path ();
 
-  if (g_str_equal (command, "activate"))
+  if (o.config != NULL && o.edition == NULL
+      && (g_str_equal (command, "activate") || (g_str_equal (command, "status") && !activate_opts)))
+    rc = run_config_editions (&o, command);
+  else if (g_str_equal (command, "activate"))
     rc = cmd_activate (&o);
   else if (g_str_equal (command, "status") && !activate_opts)
     rc = cmd_status (&o);

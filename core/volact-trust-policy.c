@@ -59,8 +59,9 @@ volact_trust_policy_check (const VolactConfig *cfg, GError **error)
   if (cfg->trust == NULL) {
     g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG,
                  "%s: [%s] trust is not set: name the PEM file of the authority certificates "
-                 "this host trusts (your own authority's, see volact-authority init); there is "
-                 "no default",
+                 "this host trusts, either your own authority's (volact-authority --dir DIR "
+                 "init writes DIR/authority.pem) or the certificate your software vendor "
+                 "sent; there is no default",
                  file, VOLACT_CONFIG_GROUP);
     return FALSE;
   }
