@@ -332,8 +332,6 @@ records_free (VolactRecords *records)
   g_hash_table_unref (records->pool_ids);
   g_ptr_array_unref (records->editions);
   g_hash_table_unref (records->edition_ids);
-  if (records->commit_context)
-    g_main_context_unref (records->commit_context);
   g_mutex_clear (&records->lock);
   g_mutex_clear (&records->read_lock);
   g_cond_clear (&records->wake);
@@ -367,6 +365,7 @@ volact_records_open (const char *state_dir, guint64 event_cap_bytes, GError **er
   g_ptr_array_add (records->editions, NULL);
   records->edition_ids = g_hash_table_new (g_str_hash, g_str_equal);
   records->event_cap = event_cap_bytes ? event_cap_bytes : VOLACT_RECORDS_DEFAULT_EVENT_CAP;
+  records->commit_fd = -1;
 
   if (!create_private_file (records->path, error) || !open_db (records, error)) {
     g_prefix_error (error, "cannot open the client records: ");
@@ -387,7 +386,6 @@ volact_records_open (const char *state_dir, guint64 event_cap_bytes, GError **er
 void
 volact_records_close (VolactRecords *records)
 {
-  GSource *source;
 
   if (records == NULL)
     return;
@@ -397,13 +395,6 @@ volact_records_close (VolactRecords *records)
   g_mutex_unlock (&records->lock);
   g_thread_join (records->writer);
 
-  g_mutex_lock (&records->lock);
-  source = records->commit_source;
-  records->commit_source = NULL;
-  g_mutex_unlock (&records->lock);
-  if (source != NULL) {
-    g_source_destroy (source);
-    g_source_unref (source);
-  }
+  volact_records_on_commit (records, NULL, NULL); /* drops the report source */
   records_free (records);
 }
