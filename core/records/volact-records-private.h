@@ -76,6 +76,14 @@ typedef struct {
   guint retention_days; /* 0 = never seen with a retention */
 } PoolInfo;
 
+/* One client request of the writer's open transaction, for report_hours. */
+typedef struct {
+  gint64 hour;
+  const char *edition_text; /* the row's, when edition is 0; NULL: no edition ('') */
+  guint16 edition;
+  guint8 activation, is_new;
+} HourCount;
+
 struct _VolactRecords {
   char *path;
 
@@ -129,6 +137,8 @@ struct _VolactRecords {
   sqlite3_stmt *st_begin, *st_commit, *st_rollback;
   sqlite3_stmt *st_pool, *st_edition, *st_client, *st_event, *st_purge, *st_clamp, *st_names;
   sqlite3_stmt *st_cap_delete;
+  sqlite3_stmt *st_hours, *st_machine_known, *st_machine; /* the report summaries */
+  GArray *w_hours; /* HourCount: the open transaction's requests, for report_hours */
   guint64 w_events;
   double w_bytes_per_event;
   guint64 event_cap;
@@ -201,6 +211,9 @@ G_GNUC_INTERNAL gboolean volact_records_prepare_writer (VolactRecords *records, 
 /* Writes ROW in the open transaction; duplicate-CMID warnings go to WARNINGS. */
 G_GNUC_INTERNAL gboolean volact_records_write_row (VolactRecords *records, const Row *row,
                                                    GPtrArray *warnings);
+/* Adds the requests written since the last call to report_hours, one upsert per hour and
+ * edition; runs before the size cap prunes (its trigger takes pruned requests out). */
+G_GNUC_INTERNAL gboolean volact_records_write_hours (VolactRecords *records);
 
 /* ---------------------------------------------------------------- pools and editions
  * (volact-records.c) */

@@ -249,11 +249,12 @@ write_batch (VolactRecords *records, Row *batch, GPtrArray *warnings, GError **e
 
   if (!volact_records_step_done (records->st_begin))
     return volact_records_db_fail (records->db, records->path, "cannot begin", error);
+  g_array_set_size (records->w_hours, 0); /* what a failed attempt left */
   for (Row *row = batch; row != NULL; row = row->next) {
     if (!volact_records_write_row (records, row, warnings))
       goto fail;
   }
-  if (!enforce_cap (records))
+  if (!volact_records_write_hours (records) || !enforce_cap (records))
     goto fail;
   if (!volact_records_step_done (records->st_commit))
     goto fail;
