@@ -25,7 +25,7 @@ fill (const char *path, guint n, gint64 now)
       /* A version 1 store (no report summaries): opening it runs the migration that builds
        * them from the events, which is timed too. */
       "BEGIN;"
-      "DROP TRIGGER report_request; DROP TRIGGER report_prune;"
+      "DROP TRIGGER IF EXISTS report_request; DROP TRIGGER report_prune;"
       "DROP TABLE report_hours; DROP TABLE report_machines; PRAGMA user_version = 1;"
       "INSERT INTO pools VALUES (1, 'bench-pool', 30);"
       "INSERT INTO editions VALUES (1, 'server2008r2-standard'), (2, 'win7-enterprise'),"

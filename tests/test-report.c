@@ -526,9 +526,66 @@ test_migration (void **state)
     sqlite3_stmt *st = NULL;
     assert_int_equal (sqlite3_prepare_v2 (db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal (sqlite3_step (st), SQLITE_ROW);
-    assert_int_equal (sqlite3_column_int (st, 0), 2);
+    assert_int_equal (sqlite3_column_int (st, 0), 3);
     sqlite3_finalize (st);
   }
+  sqlite3_close (db);
+}
+
+/* A version 2 store (summaries kept by a trigger per event, with that version's SQL): opening
+ * it drops the trigger, keeps the summaries, and the writer keeps them up to date itself
+ * (counted once, not twice). */
+static void
+test_migration_v2 (void **state)
+{
+  Fixture *fx = *state;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (fx->dir, "clients.db", NULL);
+  g_autofree char *trigger = g_strdup_printf (
+      "CREATE TRIGGER report_request AFTER INSERT ON events WHEN NEW.event = %u BEGIN"
+      "  INSERT INTO report_hours VALUES (NEW.time - NEW.time %% 3600, coalesce (NEW.edition, ''),"
+      "    1, NEW.result = 0, NEW.result = 0 AND NEW.cmid IS NOT NULL AND NOT EXISTS ("
+      "      SELECT 1 FROM report_machines WHERE cmid = NEW.cmid))"
+      "    ON CONFLICT (hour, edition) DO UPDATE SET requests = requests + 1,"
+      "      activations = activations + excluded.activations, new = new + excluded.new;"
+      "  INSERT INTO report_machines SELECT NEW.cmid, coalesce (NEW.edition, ''), NEW.flags & 1,"
+      "    NEW.time, NEW.time WHERE NEW.result = 0 AND NEW.cmid IS NOT NULL"
+      "    ON CONFLICT (cmid, edition, vm) DO UPDATE SET first = min (first, excluded.first),"
+      "      last = max (last, excluded.last);"
+      "END; PRAGMA user_version = 2;",
+      VOLACT_EVENT_CLIENT_REQUEST);
+  gint64 firsts[MACHINES + 1] = { 0 };
+  sqlite3_stmt *st = NULL;
+  sqlite3 *db = NULL;
+
+  reopen_empty (fx, 0);
+  fill_requests (fx, 300, FALSE, firsts);
+  volact_records_close (fx->records);
+  fx->records = NULL;
+  assert_int_equal (sqlite3_open (path, &db), SQLITE_OK);
+  assert_int_equal (sqlite3_exec (db, trigger, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close (db);
+
+  fx->records = volact_records_open (fx->dir, 0, &error);
+  assert_non_null (fx->records);
+  for (guint n = 1; n <= MACHINES; n++) {
+    gint64 t = fx->until - 30 * 60 + (gint64) n;
+    visit (fx, n, n % 2 ? ED_A : ED_B, t, n % 3 == 0, 1, 0, n % 5 != 0);
+    if (n % 5 != 0 && firsts[n] == 0)
+      firsts[n] = t;
+  }
+  db = open_reference (fx, firsts, MACHINES);
+  assert_definitions (fx, db, fx->until + DAY);
+  assert_int_equal (sqlite3_prepare_v2 (db,
+                                        "SELECT (SELECT user_version FROM pragma_user_version),"
+                                        "  (SELECT count (*) FROM sqlite_master WHERE type ="
+                                        "   'trigger' AND name = 'report_request')",
+                                        -1, &st, NULL),
+                    SQLITE_OK);
+  assert_int_equal (sqlite3_step (st), SQLITE_ROW);
+  assert_int_equal (sqlite3_column_int (st, 0), 3);
+  assert_int_equal (sqlite3_column_int (st, 1), 0);
+  sqlite3_finalize (st);
   sqlite3_close (db);
 }
 
@@ -558,6 +615,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_definitions, setup, teardown),
     cmocka_unit_test_setup_teardown (test_definitions_pruned, setup, teardown),
     cmocka_unit_test_setup_teardown (test_pruned_within_hour, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_migration_v2, setup, teardown),
     cmocka_unit_test_setup_teardown (test_migration, setup, teardown),
     cmocka_unit_test_setup_teardown (test_unknown, setup, teardown),
   };

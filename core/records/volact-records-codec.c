@@ -212,6 +212,95 @@ bind_edition (sqlite3_stmt *stmt, int col, const Row *row)
     sqlite3_bind_null (stmt, col);
 }
 
+/* A success of a machine ID: TRUE in *IS_NEW if it has none on record yet (its first
+ * activation, looked up before its row exists), then its report_machines row. */
+static gboolean
+note_success (VolactRecords *records, const Row *row, gboolean *is_new)
+{
+  sqlite3_stmt *s = records->st_machine_known;
+  int rc;
+
+  sqlite3_bind_blob (s, 1, row->cmid, 16, SQLITE_STATIC);
+  rc = sqlite3_step (s);
+  sqlite3_reset (s);
+  sqlite3_clear_bindings (s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return FALSE;
+  *is_new = rc == SQLITE_DONE;
+  s = records->st_machine;
+  sqlite3_bind_blob (s, 1, row->cmid, 16, SQLITE_STATIC);
+  if (row->edition != 0)
+    sqlite3_bind_int (s, 2, row->edition);
+  else
+    sqlite3_bind_text (s, 2, row->edition_text ? row->edition_text : "", -1, SQLITE_STATIC);
+  sqlite3_bind_int (s, 3, (row->flags & ROW_F_VM) ? 1 : 0);
+  sqlite3_bind_int64 (s, 4, row->time);
+  return volact_records_step_done (s);
+}
+
+/* The summaries' part of a client request (event 12290) just written. */
+static gboolean
+summarise_request (VolactRecords *records, const Row *row)
+{
+  HourCount h = { 0 };
+  gboolean is_new = FALSE;
+
+  if (row->result == 0 && !note_success (records, row, &is_new))
+    return FALSE;
+  h.hour = row->time - row->time % 3600;
+  h.edition = row->edition;
+  if (row->edition == 0 && row->edition_text != NULL && *row->edition_text != '\0')
+    h.edition_text = row->edition_text;
+  h.activation = row->result == 0;
+  h.is_new = (guint8) is_new;
+  g_array_append_val (records->w_hours, h);
+  return TRUE;
+}
+
+static int
+hour_compare (gconstpointer a, gconstpointer b)
+{
+  const HourCount *x = a, *y = b;
+
+  if (x->hour != y->hour)
+    return x->hour < y->hour ? -1 : 1;
+  if (x->edition != y->edition)
+    return x->edition < y->edition ? -1 : 1;
+  return g_strcmp0 (x->edition_text, y->edition_text);
+}
+
+gboolean
+volact_records_write_hours (VolactRecords *records)
+{
+  GArray *a = records->w_hours;
+  sqlite3_stmt *s = records->st_hours;
+  gboolean ok = TRUE;
+
+  /* Sorted, so that each (hour, edition) is one run and one upsert; the rows the strings
+   * point into live until the transaction ends. */
+  g_array_sort (a, hour_compare);
+  for (guint i = 0, j; ok && i < a->len; i = j) {
+    const HourCount *h = &g_array_index (a, HourCount, i);
+    gint64 act = 0, fresh = 0;
+
+    for (j = i; j < a->len && hour_compare (h, &g_array_index (a, HourCount, j)) == 0; j++) {
+      act += g_array_index (a, HourCount, j).activation;
+      fresh += g_array_index (a, HourCount, j).is_new;
+    }
+    sqlite3_bind_int64 (s, 1, h->hour);
+    if (h->edition != 0)
+      sqlite3_bind_int (s, 2, h->edition);
+    else
+      sqlite3_bind_text (s, 2, h->edition_text ? h->edition_text : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (s, 3, (gint64) (j - i));
+    sqlite3_bind_int64 (s, 4, act);
+    sqlite3_bind_int64 (s, 5, fresh);
+    ok = volact_records_step_done (s);
+  }
+  g_array_set_size (a, 0);
+  return ok;
+}
+
 static gboolean
 insert_event (VolactRecords *records, const Row *row, guint32 event, const char *message)
 {
@@ -246,7 +335,7 @@ insert_event (VolactRecords *records, const Row *row, guint32 event, const char 
   if (!volact_records_step_done (s))
     return FALSE;
   records->w_events++;
-  return TRUE;
+  return event != VOLACT_EVENT_CLIENT_REQUEST || !client || summarise_request (records, row);
 }
 
 /* A new name for a known CMID: the old one comes from the database, which
@@ -379,6 +468,17 @@ volact_records_prepare_writer (VolactRecords *records, GError **error)
              error))
       || !(records->st_names = volact_records_prepare (db, p,
              "SELECT name, other_name FROM clients WHERE pool = ?1 AND cmid = ?2", error))
+      || !(records->st_hours = volact_records_prepare (db, p,
+             "INSERT INTO report_hours VALUES (?1, ?2, ?3, ?4, ?5) "
+             "ON CONFLICT (hour, edition) DO UPDATE SET requests = requests + excluded.requests, "
+             "  activations = activations + excluded.activations, new = new + excluded.new",
+             error))
+      || !(records->st_machine_known = volact_records_prepare (db, p,
+             "SELECT 1 FROM report_machines WHERE cmid = ?1 LIMIT 1", error))
+      || !(records->st_machine = volact_records_prepare (db, p,
+             "INSERT INTO report_machines VALUES (?1, ?2, ?3, ?4, ?4) "
+             "ON CONFLICT (cmid, edition, vm) DO UPDATE SET first = min (first, excluded.first), "
+             "  last = max (last, excluded.last)", error))
       || !(records->st_cap_delete = volact_records_prepare (db, p,
              "DELETE FROM events WHERE id <= "
              "  (SELECT id FROM events ORDER BY id LIMIT 1 OFFSET ?1)", error)))

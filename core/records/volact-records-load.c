@@ -335,7 +335,7 @@ volact_records_clock_check (VolactRecords *records, gint64 real_us, gint64 mono_
   } else if (c.accepted != 0) {
     clock_event (records, clock_message (&c, now));
   }
-  g_mutex_unlock (&records->lock);
+  volact_records_unlock (records);
   if (change != NULL)
     *change = c;
   return c.jump != 0 || c.accepted != 0;

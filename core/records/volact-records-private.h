@@ -76,6 +76,14 @@ typedef struct {
   guint retention_days; /* 0 = never seen with a retention */
 } PoolInfo;
 
+/* One client request of the writer's open transaction, for report_hours. */
+typedef struct {
+  gint64 hour;
+  const char *edition_text; /* the row's, when edition is 0; NULL: no edition ('') */
+  guint16 edition;
+  guint8 activation, is_new;
+} HourCount;
+
 struct _VolactRecords {
   char *path;
 
@@ -95,6 +103,7 @@ struct _VolactRecords {
   guint64 committed_ticket;
   gboolean stopping;
   gboolean writer_waiting;
+  gboolean wake_writer; /* a row was queued while the writer slept: signal it after unlocking */
   gboolean writer_failing;
   guint flush_waiters;
   guint64 events;         /* writer's count, copied here after each commit */
@@ -109,8 +118,11 @@ struct _VolactRecords {
   guint64 clock_jumps;           /* jumps seen, for the stats */
   VolactCommittedFunc commit_func;
   gpointer commit_data;
-  GMainContext *commit_context;
-  GSource *commit_source; /* pending report, or NULL */
+  /* The commit reports: an eventfd watched by one GSource in the caller's context for as long
+   * as a FUNC is set; the writer writes it once per report (commit_signalled), not per commit. */
+  GSource *commit_source;
+  int commit_fd;
+  gboolean commit_signalled;
   guint64 reported_ticket;
   /* For the metrics (VolactRecordsStats). */
   guint64 busy_refusals;
@@ -125,6 +137,8 @@ struct _VolactRecords {
   sqlite3_stmt *st_begin, *st_commit, *st_rollback;
   sqlite3_stmt *st_pool, *st_edition, *st_client, *st_event, *st_purge, *st_clamp, *st_names;
   sqlite3_stmt *st_cap_delete;
+  sqlite3_stmt *st_hours, *st_machine_known, *st_machine; /* the report summaries */
+  GArray *w_hours; /* HourCount: the open transaction's requests, for report_hours */
   guint64 w_events;
   double w_bytes_per_event;
   guint64 event_cap;
@@ -197,6 +211,9 @@ G_GNUC_INTERNAL gboolean volact_records_prepare_writer (VolactRecords *records, 
 /* Writes ROW in the open transaction; duplicate-CMID warnings go to WARNINGS. */
 G_GNUC_INTERNAL gboolean volact_records_write_row (VolactRecords *records, const Row *row,
                                                    GPtrArray *warnings);
+/* Adds the requests written since the last call to report_hours, one upsert per hour and
+ * edition; runs before the size cap prunes (its trigger takes pruned requests out). */
+G_GNUC_INTERNAL gboolean volact_records_write_hours (VolactRecords *records);
 
 /* ---------------------------------------------------------------- pools and editions
  * (volact-records.c) */
@@ -223,6 +240,23 @@ G_GNUC_INTERNAL void volact_records_purge_all_locked (VolactRecords *records, gi
 
 /* Appends ROW to the queue and gives it the next ticket. */
 G_GNUC_INTERNAL guint64 volact_records_enqueue_locked (VolactRecords *records, Row *row);
+/*
+ * Unlocks RECORDS->lock, then wakes the writer if a row was queued while it slept. Every
+ * unlock after volact_records_enqueue_locked goes through here: signalling under the lock
+ * woke the writer straight into the held mutex, to sleep again until the unlock (three futex
+ * calls and two scheduler round trips on a lone client's path instead of one).
+ */
+static inline void
+volact_records_unlock (VolactRecords *records)
+{
+  gboolean wake = records->wake_writer;
+
+  records->wake_writer = FALSE;
+  g_mutex_unlock (&records->lock);
+  if (wake)
+    g_cond_signal (&records->wake);
+}
+
 /* The writer thread's body (DATA: the VolactRecords). */
 G_GNUC_INTERNAL gpointer volact_records_writer_main (gpointer data);
 

@@ -17,7 +17,7 @@
 
 #include <glib/gstdio.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define DB_NAME "clients.db"
 #define BUSY_TIMEOUT_MS 5000
 
@@ -65,12 +65,15 @@ static const char schema_sql[]
       "CREATE INDEX events_time ON events (time);";
 
 /* Version 2: the summaries the activity reports read instead of every event
- * (docs/reports.md). Triggers keep them in the transaction that writes or
- * prunes the events, so a crash never leaves them disagreeing. %u is the client
- * request event. report_hours: requests, activations (successes) and new
+ * (docs/reports.md). report_hours: requests, activations (successes) and new
  * activations (a machine ID's first success on record) per UTC hour and
  * edition ('' for none). report_machines: per machine ID, edition and VM flag,
- * its first and latest success. */
+ * its first and latest success. Since version 3 the writer adds each
+ * transaction's requests to them itself (volact-records-codec.c: one upsert
+ * per hour and edition per transaction, not a trigger per event); the
+ * deletes of the size cap still go through a trigger, in the transaction that
+ * prunes the events, so a crash never leaves them disagreeing. %u is the
+ * client request event. */
 static const char summary_sql[]
     = "CREATE TABLE report_hours ("
       "  hour INTEGER NOT NULL,"
@@ -87,18 +90,6 @@ static const char summary_sql[]
       "  last INTEGER NOT NULL,"
       "  PRIMARY KEY (cmid, edition, vm)) WITHOUT ROWID;"
       "CREATE INDEX report_machines_last ON report_machines (last);"
-      "CREATE TRIGGER report_request AFTER INSERT ON events WHEN NEW.event = %u BEGIN"
-      /* new before the machine's row exists: NOT EXISTS sees its earlier successes only. */
-      "  INSERT INTO report_hours VALUES (NEW.time - NEW.time %% 3600, coalesce (NEW.edition, ''),"
-      "    1, NEW.result = 0, NEW.result = 0 AND NEW.cmid IS NOT NULL AND NOT EXISTS ("
-      "      SELECT 1 FROM report_machines WHERE cmid = NEW.cmid))"
-      "    ON CONFLICT (hour, edition) DO UPDATE SET requests = requests + 1,"
-      "      activations = activations + excluded.activations, new = new + excluded.new;"
-      "  INSERT INTO report_machines SELECT NEW.cmid, coalesce (NEW.edition, ''), NEW.flags & 1,"
-      "    NEW.time, NEW.time WHERE NEW.result = 0 AND NEW.cmid IS NOT NULL"
-      "    ON CONFLICT (cmid, edition, vm) DO UPDATE SET first = min (first, excluded.first),"
-      "      last = max (last, excluded.last);"
-      "END;"
       /* Pruned requests leave the hour counts, a pruned first success its new activation;
        * report_machines is trimmed by the writer after the whole delete. */
       "CREATE TRIGGER report_prune AFTER DELETE ON events WHEN OLD.event = %u BEGIN"
@@ -219,17 +210,23 @@ create_or_check_schema (VolactRecords *records, GError **error)
   }
   if (!exec_sql (records->db, records->path, "BEGIN IMMEDIATE", error))
     return FALSE;
-  summaries = g_strdup_printf (summary_sql, VOLACT_EVENT_CLIENT_REQUEST,
-                               VOLACT_EVENT_CLIENT_REQUEST);
+  summaries = g_strdup_printf (summary_sql, VOLACT_EVENT_CLIENT_REQUEST);
   build = g_strdup_printf (summary_build_sql, VOLACT_EVENT_CLIENT_REQUEST,
                            VOLACT_EVENT_CLIENT_REQUEST);
   if (version == 1) /* one time: a store written before the summaries existed */
     g_message ("volact records: %s: building the report summaries from the stored events",
                records->path);
+  if (version == 2) /* the summaries stay; their insert trigger goes (the writer does it) */
+    g_message ("volact records: %s: schema version 2 to %d: the report summaries are kept by "
+               "the writer from now on",
+               records->path, SCHEMA_VERSION);
   t0 = g_get_monotonic_time ();
   if ((version == 0 && !exec_sql (records->db, records->path, schema_sql, error))
-      || !exec_sql (records->db, records->path, summaries, error)
+      || (version < 2 && !exec_sql (records->db, records->path, summaries, error))
       || (version == 1 && !exec_sql (records->db, records->path, build, error))
+      || (version == 2
+          && !exec_sql (records->db, records->path, "DROP TRIGGER IF EXISTS report_request",
+                        error))
       || !exec_sql (records->db, records->path,
                     "PRAGMA user_version = " G_STRINGIFY (SCHEMA_VERSION), error)
       || !exec_sql (records->db, records->path, "COMMIT", error)) {
@@ -311,6 +308,8 @@ finalize_statements (VolactRecords *records)
     &records->st_event,           &records->st_purge,
     &records->st_clamp,
     &records->st_names,           &records->st_cap_delete,
+    &records->st_hours,           &records->st_machine_known,
+    &records->st_machine,
     &records->st_q_clients,       &records->st_q_events,
     &records->st_q_clients_count, &records->st_q_events_count,
   };
@@ -327,13 +326,12 @@ records_free (VolactRecords *records)
   if (records->db)
     sqlite3_close (records->db);
   volact_records_free_rows (records->head);
+  g_array_unref (records->w_hours);
   volact_index_free (records->index);
   g_ptr_array_unref (records->pools);
   g_hash_table_unref (records->pool_ids);
   g_ptr_array_unref (records->editions);
   g_hash_table_unref (records->edition_ids);
-  if (records->commit_context)
-    g_main_context_unref (records->commit_context);
   g_mutex_clear (&records->lock);
   g_mutex_clear (&records->read_lock);
   g_cond_clear (&records->wake);
@@ -367,6 +365,8 @@ volact_records_open (const char *state_dir, guint64 event_cap_bytes, GError **er
   g_ptr_array_add (records->editions, NULL);
   records->edition_ids = g_hash_table_new (g_str_hash, g_str_equal);
   records->event_cap = event_cap_bytes ? event_cap_bytes : VOLACT_RECORDS_DEFAULT_EVENT_CAP;
+  records->commit_fd = -1;
+  records->w_hours = g_array_new (FALSE, FALSE, sizeof (HourCount));
 
   if (!create_private_file (records->path, error) || !open_db (records, error)) {
     g_prefix_error (error, "cannot open the client records: ");
@@ -387,7 +387,6 @@ volact_records_open (const char *state_dir, guint64 event_cap_bytes, GError **er
 void
 volact_records_close (VolactRecords *records)
 {
-  GSource *source;
 
   if (records == NULL)
     return;
@@ -397,13 +396,6 @@ volact_records_close (VolactRecords *records)
   g_mutex_unlock (&records->lock);
   g_thread_join (records->writer);
 
-  g_mutex_lock (&records->lock);
-  source = records->commit_source;
-  records->commit_source = NULL;
-  g_mutex_unlock (&records->lock);
-  if (source != NULL) {
-    g_source_destroy (source);
-    g_source_unref (source);
-  }
+  volact_records_on_commit (records, NULL, NULL); /* drops the report source */
   records_free (records);
 }

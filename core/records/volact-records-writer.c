@@ -3,11 +3,16 @@
  * Client records: the queue and the writer thread. Rows are committed in
  * transactions of at most BATCH_MAX; a failed commit is retried with
  * back-off and nothing is acknowledged meanwhile; commits are reported to
- * the main context through a coalesced idle source.
+ * the main context through an eventfd, one write per report.
  */
 #include "config.h"
 
 #include "volact-records-private.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -60,29 +65,37 @@ volact_records_enqueue_locked (VolactRecords *records, Row *row)
   if (++records->pending > records->pending_peak)
     records->pending_peak = records->pending;
   /* Only wake the writer when it sleeps: a futex call per row would cost
-   * more than the whole count. */
+   * more than the whole count. The caller signals once it has unlocked
+   * (volact_records_unlock). */
   if (records->writer_waiting) {
     records->writer_waiting = FALSE;
-    g_cond_signal (&records->wake);
+    records->wake_writer = TRUE;
   }
   return row->ticket;
 }
 
 /* ---------------------------------------------------------------- commit reports */
 
+/*
+ * The writer wakes the caller's main context with one write to an eventfd that a GSource
+ * there watches; the source lives as long as the callback is set. Before, every commit group
+ * attached a new idle source: an allocation, the context's lock and its wake-up on the writer
+ * side, and a destroy on the main side, all on the path of a lone client's answer.
+ */
 static gboolean
-dispatch_commit (gpointer user_data)
+dispatch_commit (gint fd, GIOCondition condition, gpointer user_data)
 {
   VolactRecords *records = user_data;
   VolactCommittedFunc func;
   gpointer data;
-  GSource *source;
-  guint64 t;
+  guint64 t, count;
   gboolean report;
 
+  /* Drained before looking at the ticket: a commit after this point writes again. */
+  if (read (fd, &count, sizeof count) < 0 && errno != EAGAIN && errno != EINTR)
+    g_warning ("volact records: cannot read the commit notification: %s", g_strerror (errno));
   g_mutex_lock (&records->lock);
-  source = records->commit_source;
-  records->commit_source = NULL;
+  records->commit_signalled = FALSE;
   t = records->committed_ticket;
   func = records->commit_func;
   data = records->commit_data;
@@ -90,50 +103,90 @@ dispatch_commit (gpointer user_data)
   if (report)
     records->reported_ticket = t;
   g_mutex_unlock (&records->lock);
-  if (source != NULL)
-    g_source_unref (source);
   if (report && func != NULL)
     func (t, data);
-  return G_SOURCE_REMOVE;
+  return G_SOURCE_CONTINUE;
+}
+
+/* TRUE if the caller must write the eventfd (after dropping the lock): a report is due and
+ * none is on its way yet. */
+static gboolean
+report_due_locked (VolactRecords *records)
+{
+  if (records->commit_source == NULL || records->commit_signalled
+      || records->committed_ticket <= records->reported_ticket)
+    return FALSE;
+  records->commit_signalled = TRUE;
+  return TRUE;
 }
 
 static void
-schedule_report_locked (VolactRecords *records)
+signal_report (VolactRecords *records)
 {
-  GSource *source;
+  guint64 one = 1;
 
-  if (records->commit_func == NULL || records->commit_source != NULL
-      || records->committed_ticket <= records->reported_ticket)
-    return;
-  source = g_idle_source_new ();
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, dispatch_commit, records, NULL);
-  g_source_set_static_name (source, "volact-records-commit");
-  records->commit_source = source; /* our reference, dropped by dispatch or close */
-  g_source_attach (source, records->commit_context);
+  /* Cannot fail short of a bad descriptor: an eventfd only refuses at 2^64 - 2. */
+  if (write (records->commit_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+    g_warning ("volact records: cannot signal a commit: %s", g_strerror (errno));
+}
+
+/* Takes the commit source out of RECORDS (under the lock); the caller destroys it. */
+static GSource *
+steal_commit_source_locked (VolactRecords *records, int *fd)
+{
+  GSource *source = records->commit_source;
+
+  *fd = records->commit_fd;
+  records->commit_source = NULL;
+  records->commit_fd = -1;
+  records->commit_signalled = FALSE;
+  return source;
+}
+
+static void
+commit_source_free (GSource *source, int fd)
+{
+  if (source != NULL) {
+    g_source_destroy (source);
+    g_source_unref (source);
+  }
+  if (fd >= 0)
+    close (fd);
 }
 
 void
 volact_records_on_commit (VolactRecords *records, VolactCommittedFunc func, gpointer user_data)
 {
-  GMainContext *context = g_main_context_ref_thread_default ();
-  GSource *old;
+  GSource *old, *source = NULL;
+  int old_fd, fd = -1;
+  gboolean due;
 
   g_return_if_fail (records != NULL);
+  if (func != NULL) {
+    fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0)
+      g_error ("volact records: cannot create the commit notification: %s", g_strerror (errno));
+    source = g_unix_fd_source_new (fd, G_IO_IN);
+    g_source_set_callback (source, (GSourceFunc) (void (*) (void)) dispatch_commit, records, NULL);
+    g_source_set_priority (source, G_PRIORITY_DEFAULT);
+    /* Not blocked while it runs: blocking a source with a descriptor makes GLib wake its own
+     * context twice per dispatch (remove and re-add the descriptor). Nothing in the callback
+     * iterates the context. */
+    g_source_set_can_recurse (source, TRUE);
+    g_source_set_static_name (source, "volact-records-commit");
+    g_source_attach (source, g_main_context_get_thread_default ());
+  }
   g_mutex_lock (&records->lock);
-  old = records->commit_source;
-  records->commit_source = NULL;
-  if (records->commit_context)
-    g_main_context_unref (records->commit_context);
-  records->commit_context = context;
+  old = steal_commit_source_locked (records, &old_fd);
   records->commit_func = func;
   records->commit_data = user_data;
-  schedule_report_locked (records);
+  records->commit_source = source;
+  records->commit_fd = fd;
+  due = report_due_locked (records);
   g_mutex_unlock (&records->lock);
-  if (old != NULL) {
-    g_source_destroy (old);
-    g_source_unref (old);
-  }
+  commit_source_free (old, old_fd);
+  if (due)
+    signal_report (records);
 }
 
 gboolean
@@ -196,11 +249,12 @@ write_batch (VolactRecords *records, Row *batch, GPtrArray *warnings, GError **e
 
   if (!volact_records_step_done (records->st_begin))
     return volact_records_db_fail (records->db, records->path, "cannot begin", error);
+  g_array_set_size (records->w_hours, 0); /* what a failed attempt left */
   for (Row *row = batch; row != NULL; row = row->next) {
     if (!volact_records_write_row (records, row, warnings))
       goto fail;
   }
-  if (!enforce_cap (records))
+  if (!volact_records_write_hours (records) || !enforce_cap (records))
     goto fail;
   if (!volact_records_step_done (records->st_commit))
     goto fail;
@@ -226,7 +280,7 @@ volact_records_writer_main (gpointer data)
   for (;;) {
     Row *batch, *last;
     guint n, attempts = 0, delay = RETRY_MIN_MS;
-    gboolean ok = FALSE, trim = FALSE;
+    gboolean ok = FALSE, trim = FALSE, due = FALSE;
     guint64 committed;
     gint64 started, took = 0;
 
@@ -320,11 +374,13 @@ volact_records_writer_main (gpointer data)
       records->committed_ticket = committed;
       records->writer_failing = FALSE;
       records->events = records->w_events;
-      schedule_report_locked (records);
+      due = report_due_locked (records);
     }
     if (records->flush_waiters)
       g_cond_broadcast (&records->committed);
     g_mutex_unlock (&records->lock);
+    if (due)
+      signal_report (records);
   }
   if (lost > 0)
     g_warning ("volact records: shutting down; %" G_GUINT64_FORMAT " rows were not written to %s",

@@ -137,7 +137,7 @@ volact_records_count (VolactRecords *records, const VolactVisit *visit, guint32 
     records->busy_refusals++;
     pool = pool_lookup_locked (records, visit->pool);
     count = volact_index_pool_count (records->index, pool);
-    g_mutex_unlock (&records->lock);
+    volact_records_unlock (records);
     g_free (row);
     if (result)
       *result = VOLACT_RECORDS_HOST_BUSY;
@@ -147,7 +147,7 @@ volact_records_count (VolactRecords *records, const VolactVisit *visit, guint32 
   }
   pool = pool_get_locked (records, visit->pool, visit->retention_days);
   if (pool == 0) {
-    g_mutex_unlock (&records->lock);
+    volact_records_unlock (records);
     g_free (row);
     g_warning ("volact records: too many count pools; %s not counted", visit->pool);
     if (result)
@@ -194,7 +194,7 @@ volact_records_count (VolactRecords *records, const VolactVisit *visit, guint32 
   if (visit->counts)
     row->flags |= ROW_F_COUNTED;
   t = volact_records_enqueue_locked (records, row);
-  g_mutex_unlock (&records->lock);
+  volact_records_unlock (records);
 
   if (result)
     *result = res;
@@ -217,7 +217,7 @@ volact_records_log_refusal (VolactRecords *records, const VolactVisit *visit, gu
   row->result = result;
   g_mutex_lock (&records->lock);
   if (records->pending >= VOLACT_RECORDS_QUEUE_MAX || records->stopping) {
-    g_mutex_unlock (&records->lock);
+    volact_records_unlock (records);
     g_free (row);
     if (ticket)
       *ticket = 0;
@@ -232,7 +232,7 @@ volact_records_log_refusal (VolactRecords *records, const VolactVisit *visit, gu
   row->pool = (guint16) pool;
   row->edition = (guint16) edition_get_locked (records, row->edition_text);
   t = volact_records_enqueue_locked (records, row);
-  g_mutex_unlock (&records->lock);
+  volact_records_unlock (records);
   if (ticket)
     *ticket = t;
 }
@@ -248,7 +248,7 @@ volact_records_pool_count_at (VolactRecords *records, const char *pool, guint re
   id = pool_lookup_locked (records, pool);
   volact_records_purge_pool_locked (records, id, retention_days, now);
   count = volact_index_pool_count (records->index, id);
-  g_mutex_unlock (&records->lock);
+  volact_records_unlock (records);
   return count;
 }
 
@@ -268,7 +268,7 @@ volact_records_known (VolactRecords *records, const char *pool, const guint8 *cm
   g_mutex_lock (&records->lock);
   id = pool_lookup_locked (records, pool);
   known = id != 0 && volact_index_lookup (records->index, id, cmid) != NULL;
-  g_mutex_unlock (&records->lock);
+  volact_records_unlock (records);
   return known;
 }
 
@@ -293,7 +293,7 @@ volact_records_host_event (VolactRecords *records, guint event_id, const char *m
     volact_records_enqueue_locked (records, row);
   else
     g_clear_pointer (&row, g_free);
-  g_mutex_unlock (&records->lock);
+  volact_records_unlock (records);
 }
 
 void
@@ -317,5 +317,5 @@ volact_records_get_stats (VolactRecords *records, VolactRecordsStats *stats)
   memcpy (stats->commit_buckets, records->commit_buckets, sizeof stats->commit_buckets);
   memcpy (stats->machines, records->machines, sizeof stats->machines);
   stats->clock_jumps = records->clock_jumps;
-  g_mutex_unlock (&records->lock);
+  volact_records_unlock (records);
 }

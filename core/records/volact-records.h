@@ -140,8 +140,8 @@ GVariant *volact_records_report (VolactRecords *records, const char *name, gint6
  *
  * on_commit: FUNC runs in the thread-default GMainContext of the thread that
  * called volact_records_on_commit (the main context in volactd), from a
- * coalesced idle source: one call may cover many commits, and tickets passed
- * only ever grow. volact_records_close must run in that context's thread;
+ * source watching an eventfd the writer writes once per report: one call may
+ * cover many commits, and tickets passed only ever grow. volact_records_close must run in that context's thread;
  * rows committed during close are not reported.
  */
 
