@@ -13,7 +13,9 @@
 # and the 1M figure is extrapolated (and marked so) if the fill ran out of
 # time. The whole script stays under 2 minutes with the defaults.
 # Environment: top_builddir, top_srcdir (default: the folder above this one),
-# BENCH_FILL="100000 1000000" (targets, ascending; empty to skip).
+# BENCH_FILL="100000 1000000" (targets, ascending; empty to skip),
+# BENCH_MODES="conn,persist" (the throughput runs; empty to skip them and
+# measure only the fills).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,6 +25,7 @@ seconds=${BENCH_SECONDS:-2}
 requests=${BENCH_REQUESTS:-40000}
 fill_targets=${BENCH_FILL-100000 1000000}
 fill_seconds=${BENCH_FILL_SECONDS:-55}
+modes=${BENCH_MODES-conn,persist}
 
 bench="$top_builddir/bench/bench-activate"
 # The authority/host scaffolding of the integration tests (temporary folder,
@@ -47,10 +50,12 @@ activated_host() {
 }
 
 echo "== volactd activations on loopback ($(nproc) CPUs; $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg))"
-activated_host 1
-"$bench" --port "$port" --pid "$host_pid" --trust "$work/authority/authority.pem" \
-  --modes conn,persist --concurrency 1,8,64 --requests "$requests" --seconds "$seconds" \
-  || fail "bench-activate reported errors"
+if [ -n "$modes" ]; then
+  activated_host 1
+  "$bench" --port "$port" --pid "$host_pid" --trust "$work/authority/authority.pem" \
+    --modes "$modes" --concurrency 1,8,64 --requests "$requests" --seconds "$seconds" \
+    || fail "bench-activate reported errors"
+fi
 
 # --- memory with many client records ------------------------------------------
 if [ -n "$fill_targets" ]; then
@@ -58,8 +63,10 @@ if [ -n "$fill_targets" ]; then
   echo "== host RSS by client records (a fresh host, distinct CMIDs, persistent connections)"
   activated_host 2
   rss() { awk '/^VmRSS/ { print $2 }' "/proc/$host_pid/status"; }
-  printf '%10s %9s %8s %s\n' records rss_MiB secs note
-  printf '%10d %9.1f %8s %s\n' 0 "$(echo "$(rss)" | awk '{ print $1 / 1024 }')" - "activated, no records"
+  # The peak so far: growing the index must not need much more than it keeps.
+  hwm() { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$host_pid/status"; }
+  printf '%10s %9s %9s %8s %s\n' records rss_MiB hwm_MiB secs note
+  printf '%10d %9.1f %9s %8s %s\n' 0 "$(echo "$(rss)" | awk '{ print $1 / 1024 }')" "$(hwm)" - "activated, no records"
   have=0 deadline=$((SECONDS + fill_seconds)) prev_n="" prev_rss=""
   for target in $fill_targets; do
     left=$((deadline - SECONDS))
@@ -73,13 +80,13 @@ if [ -n "$fill_targets" ]; then
     sleep 1 # let the writer commit and the index settle
     now_rss=$(rss)
     if [ "$have" -ge "$target" ]; then
-      printf '%10d %9.1f %8s %s\n' "$have" "$(awk -v r="$now_rss" 'BEGIN { print r / 1024 }')" "$secs" measured
+      printf '%10d %9.1f %9s %8s %s\n' "$have" "$(awk -v r="$now_rss" 'BEGIN { print r / 1024 }')" "$(hwm)" "$secs" measured
     else
-      printf '%10d %9.1f %8s %s\n' "$have" "$(awk -v r="$now_rss" 'BEGIN { print r / 1024 }')" "$secs" \
+      printf '%10d %9.1f %9s %8s %s\n' "$have" "$(awk -v r="$now_rss" 'BEGIN { print r / 1024 }')" "$(hwm)" "$secs" \
         "measured (ran out of time before $target)"
       if [ -n "$prev_n" ] && [ "$have" -gt "$prev_n" ]; then
         awk -v n0="$prev_n" -v r0="$prev_rss" -v n1="$have" -v r1="$now_rss" -v t="$target" \
-          'BEGIN { printf "%10d %9.1f %8s %s\n", t, (r1 + (t - n1) * (r1 - r0) / (n1 - n0)) / 1024, "-",
+          'BEGIN { printf "%10d %9.1f %9s %8s %s\n", t, (r1 + (t - n1) * (r1 - r0) / (n1 - n0)) / 1024, "-", "-",
                    sprintf("EXTRAPOLATED linearly from %d..%d records (%.0f bytes/record)", n0, n1, (r1 - r0) * 1024 / (n1 - n0)) }'
       fi
       break
