@@ -23,8 +23,10 @@
 #define MIN_ENTRIES 1024
 /* Entry pages freed by expiry go back to the system past this much. */
 #define TRIM_BYTES (1024 * 1024)
-/* Huge pages for big mappings: each lookup lands on a random page, and a
- * huge page saves a TLB miss. Only big ones: the last is resident whole. */
+/* Huge pages for a big table: each lookup lands on a random page, and a
+ * huge page saves a TLB miss. Not for the entries, whose last huge page
+ * would be resident whole (1 MiB more on average, for about 0.1 us less
+ * per lookup). */
 #define HUGE_BYTES (32u * 1024 * 1024)
 /* How far back from the tail an out-of-order time is placed exactly. */
 #define MAX_WALK 64
@@ -87,7 +89,7 @@ tag_of (guint64 h)
 }
 
 static void *
-map_alloc (gsize bytes)
+map_alloc (gsize bytes, gboolean huge)
 {
   /* Anonymous pages read as zero and are not resident until touched; they
    * go back to the system on munmap, leaving no freed heap behind. */
@@ -95,7 +97,7 @@ map_alloc (gsize bytes)
   if (p == MAP_FAILED)
     g_error ("volact records: cannot map %" G_GSIZE_FORMAT " bytes for the index", bytes);
 #ifdef MADV_HUGEPAGE
-  if (bytes >= HUGE_BYTES)
+  if (huge && bytes >= HUGE_BYTES)
     madvise (p, bytes, MADV_HUGEPAGE);
 #endif
   return p;
@@ -132,7 +134,7 @@ table_rebuild (VolactIndex *index, gsize capacity)
 {
   map_free (index->table, index->capacity * sizeof (guint32));
   index->capacity = capacity;
-  index->table = map_alloc (capacity * sizeof (guint32));
+  index->table = map_alloc (capacity * sizeof (guint32), TRUE);
   for (gsize k = 0; k < index->used; k++) {
     const VolactIndexEntry *e = &index->entries[k];
     table_place (index, key_hash (index, e->pool, e->cmid), (guint32) k);
@@ -151,17 +153,13 @@ entries_reserve (VolactIndex *index, gsize n)
   n = MIN (MAX (n, MIN_ENTRIES), (gsize) VOLACT_INDEX_MAX_ENTRIES);
   bytes = n * sizeof (VolactIndexEntry);
   if (index->entries == NULL) {
-    index->entries = map_alloc (bytes);
+    index->entries = map_alloc (bytes, FALSE);
   } else {
     /* Moves page tables, not bytes: growing never needs twice the memory. */
     p = mremap (index->entries, old, bytes, MREMAP_MAYMOVE);
     if (p == MAP_FAILED)
       g_error ("volact records: cannot grow the index to %" G_GSIZE_FORMAT " entries", n);
     index->entries = p;
-#ifdef MADV_HUGEPAGE
-    if (bytes >= HUGE_BYTES)
-      madvise (p, bytes, MADV_HUGEPAGE);
-#endif
   }
   index->reserved = n;
 }
