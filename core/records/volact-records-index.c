@@ -13,14 +13,11 @@
  * and it costs 4 / 0.6..0.8 bytes per entry. A slot holds the entry number
  * + 1 (0 = empty) in its low 26 bits and 6 bits of the key's hash above,
  * so that most probes past other keys never touch their entries. */
-#define LOAD_MAX_NUM 4
-#define LOAD_MAX_DEN 5
-#define LOAD_NEW_NUM 3
-#define LOAD_NEW_DEN 5
+#define LOAD_MAX 80 /* percent */
+#define LOAD_NEW 60
 #define MIN_CAPACITY 1024
 #define SLOT_BITS 26
 #define SLOT_MASK ((1u << SLOT_BITS) - 1)
-#define MIN_ENTRIES 1024
 /* Entry pages freed by expiry go back to the system past this much. */
 #define TRIM_BYTES (1024 * 1024)
 /* Huge pages for a big table: each lookup lands on a random page, and a
@@ -72,7 +69,8 @@ key_hash (const VolactIndex *index, guint pool, const guint8 *cmid)
 
   memcpy (&a, cmid, 8);
   memcpy (&b, cmid + 8, 8);
-  return mix64 (mix64 (a ^ index->seed) ^ b ^ ((guint64) pool * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15)));
+  return mix64 (mix64 (a ^ index->seed) ^ b
+                ^ ((guint64) pool * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15)));
 }
 
 static inline gsize
@@ -113,7 +111,7 @@ map_free (void *p, gsize bytes)
 static gsize
 capacity_for (gsize entries)
 {
-  gsize cap = entries * LOAD_NEW_DEN / LOAD_NEW_NUM + 1;
+  gsize cap = entries * 100 / LOAD_NEW + 1;
   return MAX (cap, MIN_CAPACITY);
 }
 
@@ -150,7 +148,7 @@ entries_reserve (VolactIndex *index, gsize n)
   if (n <= index->reserved)
     return;
   n = MAX (n, index->reserved * 2);
-  n = MIN (MAX (n, MIN_ENTRIES), (gsize) VOLACT_INDEX_MAX_ENTRIES);
+  n = MIN (MAX (n, MIN_CAPACITY), (gsize) VOLACT_INDEX_MAX_ENTRIES);
   bytes = n * sizeof (VolactIndexEntry);
   if (index->entries == NULL) {
     index->entries = map_alloc (bytes, FALSE);
@@ -239,12 +237,6 @@ static inline gsize
 next_slot (const VolactIndex *index, gsize i)
 {
   return i + 1 == index->capacity ? 0 : i + 1;
-}
-
-static inline guint32
-number_of (const VolactIndex *index, const VolactIndexEntry *entry)
-{
-  return (guint32) (entry - index->entries);
 }
 
 /* The table slot of the key, or of the empty slot where it would go. */
@@ -346,7 +338,7 @@ add_entry (VolactIndex *index, guint pool, const guint8 *cmid)
     return NULL;
   ensure_pool (index, pool);
   entries_reserve (index, index->used + 1);
-  if ((index->used + 1) * LOAD_MAX_DEN > index->capacity * LOAD_MAX_NUM)
+  if ((index->used + 1) * 100 > index->capacity * LOAD_MAX)
     table_rebuild (index, capacity_for (index->used + 1));
   number = (guint32) index->used++;
   index->dirty = MAX (index->dirty, index->used);
@@ -369,7 +361,7 @@ volact_index_insert (VolactIndex *index, guint pool, const guint8 cmid[16], guin
   if (e == NULL)
     return NULL;
   e->flags = flags & ~VOLACT_INDEX_COUNTED;
-  list_link_sorted (index, get_pool (index, pool), number_of (index, e), seen);
+  list_link_sorted (index, get_pool (index, pool), (guint32) (e - index->entries), seen);
   if (flags & VOLACT_INDEX_COUNTED)
     volact_index_set_counted (index, e, TRUE);
   return e;
@@ -379,7 +371,7 @@ void
 volact_index_touch (VolactIndex *index, VolactIndexEntry *entry, guint32 *seen)
 {
   IndexPool *p = get_pool (index, entry->pool);
-  guint32 slot = number_of (index, entry);
+  guint32 slot = (guint32) (entry - index->entries);
 
   if (*seen <= entry->last_seen) {
     *seen = entry->last_seen; /* "last seen" never moves backwards */
@@ -483,7 +475,7 @@ trim (VolactIndex *index)
     madvise (base + from, to - from, MADV_DONTNEED);
     index->dirty = index->used;
   }
-  if (index->capacity > MIN_CAPACITY && index->used * LOAD_MAX_DEN * 4 < index->capacity * LOAD_MAX_NUM)
+  if (index->capacity > MIN_CAPACITY && index->used * 100 * 4 < index->capacity * LOAD_MAX)
     table_rebuild (index, capacity_for (index->used));
 }
 
@@ -553,7 +545,7 @@ volact_index_load_add (VolactIndex *index, guint pool, const guint8 cmid[16], gu
   e->other_hash = (guint16) other_hash;
   e->flags = flags;
   /* Linked as it comes; sorted in _finish. */
-  list_insert_after (index, p, p->tail, number_of (index, e));
+  list_insert_after (index, p, p->tail, (guint32) (e - index->entries));
   if (flags & VOLACT_INDEX_COUNTED)
     p->counted++;
   return TRUE;
