@@ -1293,6 +1293,52 @@ test_index_clamp (void **state)
   volact_index_free (index);
 }
 
+/* A big expiry gives the index's memory back, and what stays is intact:
+ * found, counted, in time order, across two pools whose entries the
+ * removals moved around. */
+static void
+test_index_shrinks (void **state)
+{
+  VolactIndex *index = volact_index_new (0);
+  const guint n = 200000;
+  guint8 cmid[16];
+  gsize full;
+
+  (void) state;
+  for (guint i = 0; i < n; i++) {
+    guint32 seen = 1000 + i;
+    cmid_for (i, cmid);
+    assert_non_null (volact_index_insert (index, 1 + i % 2, cmid, &seen,
+                                          i % 3 ? VOLACT_INDEX_COUNTED : 0));
+  }
+  full = volact_index_memory (index);
+  assert_true (full >= n * sizeof (VolactIndexEntry));
+  /* All but the newest 100 of pool 1, then of pool 2. */
+  assert_int_equal (volact_index_expire (index, 1, 1000 + n - 201, NULL, NULL), n / 2 - 100);
+  assert_int_equal (volact_index_expire (index, 2, 1000 + n - 201, NULL, NULL), n / 2 - 100);
+  assert_int_equal (volact_index_size (index), 200);
+  assert_true (volact_index_memory (index) < full / 20);
+  for (guint i = 0; i < n; i++) {
+    VolactIndexEntry *e;
+    cmid_for (i, cmid);
+    e = volact_index_lookup (index, 1 + i % 2, cmid);
+    if (i < n - 200) {
+      assert_null (e);
+      continue;
+    }
+    assert_non_null (e);
+    assert_int_equal (e->last_seen, 1000 + i);
+    assert_int_equal (e->pool, 1 + i % 2);
+  }
+  assert_int_equal (volact_index_pool_count (index, 1) + volact_index_pool_count (index, 2),
+                    133); /* i % 3 != 0 among n - 200 .. n - 1 */
+  /* Expiry one second at a time still goes oldest first. */
+  for (guint i = n - 200; i < n; i++)
+    assert_int_equal (volact_index_expire (index, 1 + i % 2, 1000 + i, NULL, NULL), 1);
+  assert_int_equal (volact_index_size (index), 0);
+  volact_index_free (index);
+}
+
 /* Records on disk later than the clock (set back while the host was down)
  * count as seen now at open, on disk too, and expire 30 days after. */
 static void
@@ -1481,6 +1527,7 @@ main (int argc, char **argv)
     cmocka_unit_test_setup_teardown (test_query_errors, setup, teardown),
     cmocka_unit_test_setup_teardown (test_host_event_not_logged, setup, teardown),
     cmocka_unit_test (test_index_clamp),
+    cmocka_unit_test (test_index_shrinks),
     cmocka_unit_test_setup_teardown (test_future_clamped_at_open, setup, teardown),
     cmocka_unit_test_setup_teardown (test_clock_excursion, setup, teardown),
     cmocka_unit_test_setup_teardown (test_clock_back, setup, teardown),

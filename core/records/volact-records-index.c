@@ -7,12 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
-/* Grow above 80 % load, by half: linear probing stays short (about 3 probes
- * for a hit at 80 %) while the table stays small: 40 bytes / 0.53..0.8. */
-#define LOAD_NUM 4
-#define LOAD_DEN 5
+/* The table grows above 80 % load, to 60 %: linear probing stays short
+ * and it costs 4 / 0.6..0.8 bytes per entry. A slot holds the entry number
+ * + 1 (0 = empty) in its low 26 bits and 6 bits of the key's hash above,
+ * so that most probes past other keys never touch their entries. */
+#define LOAD_MAX 80 /* percent */
+#define LOAD_NEW 60
 #define MIN_CAPACITY 1024
+#define SLOT_BITS 26
+#define SLOT_MASK ((1u << SLOT_BITS) - 1)
+/* Entry pages freed by expiry go back to the system past this much. */
+#define TRIM_BYTES (1024 * 1024)
+/* Huge pages for a big table: each lookup lands on a random page, and a
+ * huge page saves a TLB miss. Not for the entries, whose last huge page
+ * would be resident whole (1 MiB more on average, for about 0.1 us less
+ * per lookup). */
+#define HUGE_BYTES (32u * 1024 * 1024)
 /* How far back from the tail an out-of-order time is placed exactly. */
 #define MAX_WALK 64
 
@@ -24,13 +36,18 @@ typedef struct {
 } IndexPool;
 
 struct _VolactIndex {
-  VolactIndexEntry *slots;
-  gsize capacity;
+  VolactIndexEntry *entries; /* [0..used), dense */
+  gsize reserved;            /* entries the mapping can hold */
+  gsize dirty;               /* entries touched since the last trim */
+  guint32 *table;
+  gsize capacity; /* table slots */
   gsize used;
   guint64 seed;
   IndexPool *pools; /* [0..n_pools), index = pool number */
   guint n_pools;
 };
+
+G_STATIC_ASSERT (sizeof (VolactIndexEntry) == 36);
 
 static inline guint64
 mix64 (guint64 x)
@@ -45,49 +62,104 @@ mix64 (guint64 x)
 }
 
 /* Keyed by a random seed so that clients cannot choose CMIDs that collide. */
-static inline gsize
-home_slot (const VolactIndex *index, guint pool, const guint8 *cmid)
+static inline guint64
+key_hash (const VolactIndex *index, guint pool, const guint8 *cmid)
 {
-  guint64 a, b, h;
+  guint64 a, b;
 
   memcpy (&a, cmid, 8);
   memcpy (&b, cmid + 8, 8);
-  h = mix64 (a ^ index->seed);
-  h = mix64 (h ^ b ^ ((guint64) pool * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15)));
+  return mix64 (mix64 (a ^ index->seed) ^ b
+                ^ ((guint64) pool * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15)));
+}
+
+static inline gsize
+home_of (const VolactIndex *index, guint64 h)
+{
   /* Lemire's range reduction: any capacity, no modulo. */
   return (gsize) (((h >> 32) * (guint64) index->capacity) >> 32);
 }
 
-static VolactIndexEntry *
-slots_alloc (gsize capacity)
+static inline guint32
+tag_of (guint64 h)
 {
-  /* Anonymous pages read as zero (all slots empty) and go back to the
-   * system on munmap, so a resize leaves no freed heap behind. */
-  void *p = mmap (NULL, capacity * sizeof (VolactIndexEntry), PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return ((guint32) h & 0x3f) << SLOT_BITS;
+}
+
+static void *
+map_alloc (gsize bytes, gboolean huge)
+{
+  /* Anonymous pages read as zero and are not resident until touched; they
+   * go back to the system on munmap, leaving no freed heap behind. */
+  void *p = mmap (NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED)
-    g_error ("volact records: cannot allocate %" G_GSIZE_FORMAT " index slots", capacity);
+    g_error ("volact records: cannot map %" G_GSIZE_FORMAT " bytes for the index", bytes);
 #ifdef MADV_HUGEPAGE
-  /* Every lookup lands on a random page: huge pages save a TLB miss each.
-   * The table is all touched anyway, so this costs no memory. */
-  if (capacity * sizeof (VolactIndexEntry) >= 4u * 1024 * 1024)
-    madvise (p, capacity * sizeof (VolactIndexEntry), MADV_HUGEPAGE);
+  if (huge && bytes >= HUGE_BYTES)
+    madvise (p, bytes, MADV_HUGEPAGE);
 #endif
   return p;
 }
 
 static void
-slots_free (VolactIndexEntry *slots, gsize capacity)
+map_free (void *p, gsize bytes)
 {
-  if (slots != NULL)
-    munmap (slots, capacity * sizeof (VolactIndexEntry));
+  if (p != NULL)
+    munmap (p, bytes);
 }
 
 static gsize
 capacity_for (gsize entries)
 {
-  gsize cap = entries * LOAD_DEN / LOAD_NUM + 1;
+  gsize cap = entries * 100 / LOAD_NEW + 1;
   return MAX (cap, MIN_CAPACITY);
+}
+
+static void
+table_place (VolactIndex *index, guint64 h, guint32 number)
+{
+  gsize i = home_of (index, h);
+
+  while (index->table[i] != 0)
+    i = i + 1 == index->capacity ? 0 : i + 1;
+  index->table[i] = tag_of (h) | (number + 1);
+}
+
+/* A new table of CAPACITY slots for the entries there are: the old one
+ * goes first, so only one is ever mapped. */
+static void
+table_rebuild (VolactIndex *index, gsize capacity)
+{
+  map_free (index->table, index->capacity * sizeof (guint32));
+  index->capacity = capacity;
+  index->table = map_alloc (capacity * sizeof (guint32), TRUE);
+  for (gsize k = 0; k < index->used; k++) {
+    const VolactIndexEntry *e = &index->entries[k];
+    table_place (index, key_hash (index, e->pool, e->cmid), (guint32) k);
+  }
+}
+
+static void
+entries_reserve (VolactIndex *index, gsize n)
+{
+  gsize bytes, old = index->reserved * sizeof (VolactIndexEntry);
+  void *p;
+
+  if (n <= index->reserved)
+    return;
+  n = MAX (n, index->reserved * 2);
+  n = MIN (MAX (n, MIN_CAPACITY), (gsize) VOLACT_INDEX_MAX_ENTRIES);
+  bytes = n * sizeof (VolactIndexEntry);
+  if (index->entries == NULL) {
+    index->entries = map_alloc (bytes, FALSE);
+  } else {
+    /* Moves page tables, not bytes: growing never needs twice the memory. */
+    p = mremap (index->entries, old, bytes, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED)
+      g_error ("volact records: cannot grow the index to %" G_GSIZE_FORMAT " entries", n);
+    index->entries = p;
+  }
+  index->reserved = n;
 }
 
 VolactIndex *
@@ -95,10 +167,10 @@ volact_index_new (gsize expected)
 {
   VolactIndex *index = g_new0 (VolactIndex, 1);
 
-  G_STATIC_ASSERT (sizeof (VolactIndexEntry) == 40);
-  index->capacity = capacity_for (expected);
-  index->slots = slots_alloc (index->capacity);
   index->seed = ((guint64) g_random_int () << 32) | g_random_int ();
+  expected = MIN (expected, (gsize) VOLACT_INDEX_MAX_ENTRIES);
+  entries_reserve (index, expected);
+  table_rebuild (index, capacity_for (expected));
   return index;
 }
 
@@ -107,7 +179,8 @@ volact_index_free (VolactIndex *index)
 {
   if (index == NULL)
     return;
-  slots_free (index->slots, index->capacity);
+  map_free (index->entries, index->reserved * sizeof (VolactIndexEntry));
+  map_free (index->table, index->capacity * sizeof (guint32));
   g_free (index->pools);
   g_free (index);
 }
@@ -121,7 +194,8 @@ volact_index_size (const VolactIndex *index)
 gsize
 volact_index_memory (const VolactIndex *index)
 {
-  return index->capacity * sizeof (VolactIndexEntry) + index->n_pools * sizeof (IndexPool);
+  return index->used * sizeof (VolactIndexEntry) + index->capacity * sizeof (guint32)
+         + index->n_pools * sizeof (IndexPool);
 }
 
 static IndexPool *
@@ -165,35 +239,34 @@ next_slot (const VolactIndex *index, gsize i)
   return i + 1 == index->capacity ? 0 : i + 1;
 }
 
-static inline guint32
-slot_of (const VolactIndex *index, const VolactIndexEntry *entry)
+/* The table slot of the key, or of the empty slot where it would go. */
+static gsize
+find_slot (const VolactIndex *index, guint pool, const guint8 *cmid)
 {
-  return (guint32) (entry - index->slots);
+  guint64 h = key_hash (index, pool, cmid);
+  guint32 tag = tag_of (h);
+  gsize i = home_of (index, h);
+
+  for (;; i = next_slot (index, i)) {
+    guint32 s = index->table[i];
+    const VolactIndexEntry *e;
+
+    if (s == 0)
+      return i;
+    if ((s & ~SLOT_MASK) != tag)
+      continue;
+    e = &index->entries[(s & SLOT_MASK) - 1];
+    if (e->pool == pool && memcmp (e->cmid, cmid, 16) == 0)
+      return i;
+  }
 }
 
 VolactIndexEntry *
 volact_index_lookup (VolactIndex *index, guint pool, const guint8 cmid[16])
 {
-  gsize i = home_slot (index, pool, cmid);
+  guint32 s = index->table[find_slot (index, pool, cmid)];
 
-  for (;;) {
-    VolactIndexEntry *e = &index->slots[i];
-    if (e->pool == 0)
-      return NULL;
-    if (e->pool == pool && memcmp (e->cmid, cmid, 16) == 0)
-      return e;
-    i = next_slot (index, i);
-  }
-}
-
-/* Finds the free slot for a new key (the caller knows it is absent). */
-static gsize
-free_slot (const VolactIndex *index, guint pool, const guint8 *cmid)
-{
-  gsize i = home_slot (index, pool, cmid);
-  while (index->slots[i].pool != 0)
-    i = next_slot (index, i);
-  return i;
+  return s == 0 ? NULL : &index->entries[(s & SLOT_MASK) - 1];
 }
 
 /* --- the per-pool lists --- */
@@ -201,14 +274,14 @@ free_slot (const VolactIndex *index, guint pool, const guint8 *cmid)
 static void
 list_unlink (VolactIndex *index, IndexPool *p, guint32 slot)
 {
-  VolactIndexEntry *e = &index->slots[slot];
+  VolactIndexEntry *e = &index->entries[slot];
 
   if (e->prev != VOLACT_INDEX_NIL)
-    index->slots[e->prev].next = e->next;
+    index->entries[e->prev].next = e->next;
   else
     p->head = e->next;
   if (e->next != VOLACT_INDEX_NIL)
-    index->slots[e->next].prev = e->prev;
+    index->entries[e->next].prev = e->prev;
   else
     p->tail = e->prev;
   e->prev = e->next = VOLACT_INDEX_NIL;
@@ -217,18 +290,18 @@ list_unlink (VolactIndex *index, IndexPool *p, guint32 slot)
 static void
 list_insert_after (VolactIndex *index, IndexPool *p, guint32 after, guint32 slot)
 {
-  VolactIndexEntry *e = &index->slots[slot];
+  VolactIndexEntry *e = &index->entries[slot];
 
   e->prev = after;
   if (after == VOLACT_INDEX_NIL) {
     e->next = p->head;
     p->head = slot;
   } else {
-    e->next = index->slots[after].next;
-    index->slots[after].next = slot;
+    e->next = index->entries[after].next;
+    index->entries[after].next = slot;
   }
   if (e->next != VOLACT_INDEX_NIL)
-    index->slots[e->next].prev = slot;
+    index->entries[e->next].prev = slot;
   else
     p->tail = slot;
 }
@@ -241,85 +314,54 @@ list_link_sorted (VolactIndex *index, IndexPool *p, guint32 slot, guint32 *seen)
   guint32 t = p->tail;
   guint steps = 0;
 
-  while (t != VOLACT_INDEX_NIL && index->slots[t].last_seen > *seen && steps < MAX_WALK) {
-    t = index->slots[t].prev;
+  while (t != VOLACT_INDEX_NIL && index->entries[t].last_seen > *seen && steps < MAX_WALK) {
+    t = index->entries[t].prev;
     steps++;
   }
-  if (t != VOLACT_INDEX_NIL && index->slots[t].last_seen > *seen)
-    *seen = index->slots[t].last_seen; /* gave up: stored a little later, list stays sorted */
-  index->slots[slot].last_seen = *seen;
+  if (t != VOLACT_INDEX_NIL && index->entries[t].last_seen > *seen)
+    *seen = index->entries[t].last_seen; /* gave up: stored a little later, list stays sorted */
+  index->entries[slot].last_seen = *seen;
   list_insert_after (index, p, t, slot);
 }
 
-/* --- resize --- */
+/* --- adding and removing --- */
 
-static void
-grow (VolactIndex *index)
+/* A new entry for a key known to be absent, in the table and at the end of
+ * the array, not on any list; NULL when the index is full. */
+static VolactIndexEntry *
+add_entry (VolactIndex *index, guint pool, const guint8 *cmid)
 {
-  VolactIndexEntry *old = index->slots;
-  gsize old_cap = index->capacity;
-  guint32 *moved = g_new (guint32, old_cap);
+  VolactIndexEntry *e;
+  guint32 number;
 
-  index->capacity = MAX (old_cap + old_cap / 2, capacity_for (index->used + 1));
-  index->slots = slots_alloc (index->capacity);
-  /* Pass 1: place every entry, remembering where it went. */
-  for (gsize i = 0; i < old_cap; i++) {
-    if (old[i].pool == 0) {
-      moved[i] = VOLACT_INDEX_NIL;
-      continue;
-    }
-    gsize j = free_slot (index, old[i].pool, old[i].cmid);
-    index->slots[j] = old[i];
-    moved[i] = (guint32) j;
-  }
-  /* Pass 2: translate the list links. */
-  for (gsize i = 0; i < old_cap; i++) {
-    if (moved[i] == VOLACT_INDEX_NIL)
-      continue;
-    VolactIndexEntry *e = &index->slots[moved[i]];
-    if (e->prev != VOLACT_INDEX_NIL)
-      e->prev = moved[e->prev];
-    if (e->next != VOLACT_INDEX_NIL)
-      e->next = moved[e->next];
-  }
-  for (guint p = 0; p < index->n_pools; p++) {
-    if (index->pools[p].head != VOLACT_INDEX_NIL)
-      index->pools[p].head = moved[index->pools[p].head];
-    if (index->pools[p].tail != VOLACT_INDEX_NIL)
-      index->pools[p].tail = moved[index->pools[p].tail];
-  }
-  g_free (moved);
-  slots_free (old, old_cap);
-}
-
-static void
-reserve_one (VolactIndex *index)
-{
-  if ((index->used + 1) * LOAD_DEN > index->capacity * LOAD_NUM)
-    grow (index);
+  if (index->used >= VOLACT_INDEX_MAX_ENTRIES)
+    return NULL;
+  ensure_pool (index, pool);
+  entries_reserve (index, index->used + 1);
+  if ((index->used + 1) * 100 > index->capacity * LOAD_MAX)
+    table_rebuild (index, capacity_for (index->used + 1));
+  number = (guint32) index->used++;
+  index->dirty = MAX (index->dirty, index->used);
+  e = &index->entries[number];
+  memset (e, 0, sizeof *e);
+  memcpy (e->cmid, cmid, 16);
+  e->pool = (guint16) pool;
+  e->prev = e->next = VOLACT_INDEX_NIL;
+  table_place (index, key_hash (index, pool, cmid), number);
+  get_pool (index, pool)->size++;
+  return e;
 }
 
 VolactIndexEntry *
 volact_index_insert (VolactIndex *index, guint pool, const guint8 cmid[16], guint32 *seen,
                      guint8 flags)
 {
-  IndexPool *p;
-  VolactIndexEntry *e;
-  gsize i;
+  VolactIndexEntry *e = add_entry (index, pool, cmid);
 
-  ensure_pool (index, pool);
-  reserve_one (index);
-  p = get_pool (index, pool);
-  i = free_slot (index, pool, cmid);
-  e = &index->slots[i];
-  memset (e, 0, sizeof *e);
-  memcpy (e->cmid, cmid, 16);
-  e->pool = (guint16) pool;
+  if (e == NULL)
+    return NULL;
   e->flags = flags & ~VOLACT_INDEX_COUNTED;
-  e->prev = e->next = VOLACT_INDEX_NIL;
-  index->used++;
-  p->size++;
-  list_link_sorted (index, p, (guint32) i, seen);
+  list_link_sorted (index, get_pool (index, pool), (guint32) (e - index->entries), seen);
   if (flags & VOLACT_INDEX_COUNTED)
     volact_index_set_counted (index, e, TRUE);
   return e;
@@ -329,7 +371,7 @@ void
 volact_index_touch (VolactIndex *index, VolactIndexEntry *entry, guint32 *seen)
 {
   IndexPool *p = get_pool (index, entry->pool);
-  guint32 slot = slot_of (index, entry);
+  guint32 slot = (guint32) (entry - index->entries);
 
   if (*seen <= entry->last_seen) {
     *seen = entry->last_seen; /* "last seen" never moves backwards */
@@ -363,41 +405,78 @@ volact_index_set_counted (VolactIndex *index, VolactIndexEntry *entry, gboolean 
 /* Backward-shift deletion: pulls later members of the probe run into the
  * hole so that lookups never need tombstones. */
 static void
-remove_slot (VolactIndex *index, gsize hole)
+table_remove (VolactIndex *index, gsize hole)
 {
   gsize j = hole;
 
   for (;;) {
-    VolactIndexEntry *e;
+    guint32 s;
     gsize home;
     gboolean stays;
+    const VolactIndexEntry *e;
 
     j = next_slot (index, j);
-    e = &index->slots[j];
-    if (e->pool == 0)
+    s = index->table[j];
+    if (s == 0)
       break;
-    home = home_slot (index, e->pool, e->cmid);
-    /* E stays if its home lies cyclically in (hole, j]. */
+    e = &index->entries[(s & SLOT_MASK) - 1];
+    home = home_of (index, key_hash (index, e->pool, e->cmid));
+    /* It stays if its home lies cyclically in (hole, j]. */
     if (hole <= j)
       stays = hole < home && home <= j;
     else
       stays = hole < home || home <= j;
     if (stays)
       continue;
-    /* Move E into the hole and repoint its list neighbours. */
-    IndexPool *p = get_pool (index, e->pool);
-    index->slots[hole] = *e;
-    if (e->prev != VOLACT_INDEX_NIL)
-      index->slots[e->prev].next = (guint32) hole;
-    else
-      p->head = (guint32) hole;
-    if (e->next != VOLACT_INDEX_NIL)
-      index->slots[e->next].prev = (guint32) hole;
-    else
-      p->tail = (guint32) hole;
+    index->table[hole] = s;
     hole = j;
   }
-  memset (&index->slots[hole], 0, sizeof (VolactIndexEntry));
+  index->table[hole] = 0;
+}
+
+/* Removes entry NUMBER (unlinked already): the last entry moves into its
+ * place, and its table slot and list neighbours follow it. */
+static void
+remove_entry (VolactIndex *index, guint32 number)
+{
+  VolactIndexEntry *e = &index->entries[number];
+  guint32 last = (guint32) index->used - 1;
+
+  table_remove (index, find_slot (index, e->pool, e->cmid));
+  if (number != last) {
+    VolactIndexEntry *m = &index->entries[last];
+    IndexPool *p = get_pool (index, m->pool);
+    gsize i = find_slot (index, m->pool, m->cmid);
+
+    index->table[i] = (index->table[i] & ~SLOT_MASK) | (number + 1);
+    if (m->prev != VOLACT_INDEX_NIL)
+      index->entries[m->prev].next = number;
+    else
+      p->head = number;
+    if (m->next != VOLACT_INDEX_NIL)
+      index->entries[m->next].prev = number;
+    else
+      p->tail = number;
+    *e = *m;
+  }
+  index->used--;
+}
+
+/* After expiry: entry pages past the end and a mostly empty table go back. */
+static void
+trim (VolactIndex *index)
+{
+  gsize page = (gsize) sysconf (_SC_PAGESIZE);
+  guint8 *base = (guint8 *) index->entries;
+  gsize from = (index->used * sizeof (VolactIndexEntry) + page - 1) / page * page;
+  gsize to = index->dirty * sizeof (VolactIndexEntry) / page * page;
+
+  if (to > from && to - from >= TRIM_BYTES) {
+    madvise (base + from, to - from, MADV_DONTNEED);
+    index->dirty = index->used;
+  }
+  if (index->capacity > MIN_CAPACITY && index->used * 100 * 4 < index->capacity * LOAD_MAX)
+    table_rebuild (index, capacity_for (index->used));
 }
 
 guint
@@ -409,9 +488,9 @@ volact_index_expire (VolactIndex *index, guint pool, guint32 cutoff, VolactIndex
 
   if (p == NULL)
     return 0;
-  while (p->head != VOLACT_INDEX_NIL && index->slots[p->head].last_seen <= cutoff) {
+  while (p->head != VOLACT_INDEX_NIL && index->entries[p->head].last_seen <= cutoff) {
     guint32 slot = p->head;
-    VolactIndexEntry *e = &index->slots[slot];
+    VolactIndexEntry *e = &index->entries[slot];
 
     if (func != NULL)
       func (e, user_data);
@@ -419,10 +498,11 @@ volact_index_expire (VolactIndex *index, guint pool, guint32 cutoff, VolactIndex
       p->counted--;
     list_unlink (index, p, slot);
     p->size--;
-    index->used--;
-    remove_slot (index, slot);
+    remove_entry (index, slot);
     n++;
   }
+  if (n > 0)
+    trim (index);
   return n;
 }
 
@@ -438,11 +518,11 @@ volact_index_clamp (VolactIndex *index, guint pool, guint32 now, VolactIndexExpi
     return 0;
   /* Every entry passed is later than NOW and every one before the stop is
    * not, so setting them all to NOW keeps the list in time order. */
-  for (slot = p->tail; slot != VOLACT_INDEX_NIL && index->slots[slot].last_seen > now;
-       slot = index->slots[slot].prev) {
+  for (slot = p->tail; slot != VOLACT_INDEX_NIL && index->entries[slot].last_seen > now;
+       slot = index->entries[slot].prev) {
     if (func != NULL)
-      func (&index->slots[slot], user_data);
-    index->slots[slot].last_seen = now;
+      func (&index->entries[slot], user_data);
+    index->entries[slot].last_seen = now;
     n++;
   }
   return n;
@@ -454,36 +534,29 @@ volact_index_load_add (VolactIndex *index, guint pool, const guint8 cmid[16], gu
 {
   IndexPool *p;
   VolactIndexEntry *e;
-  gsize i;
 
-  ensure_pool (index, pool);
   if (volact_index_lookup (index, pool, cmid) != NULL)
     return FALSE;
-  reserve_one (index); /* only resizes if the caller's estimate was low */
+  if (!(e = add_entry (index, pool, cmid)))
+    return FALSE;
   p = get_pool (index, pool);
-  i = free_slot (index, pool, cmid);
-  e = &index->slots[i];
-  memcpy (e->cmid, cmid, 16);
-  e->pool = (guint16) pool;
   e->last_seen = seen;
-  e->name_hash = name_hash;
-  e->other_hash = other_hash;
+  e->name_hash = (guint16) name_hash;
+  e->other_hash = (guint16) other_hash;
   e->flags = flags;
-  /* Linked as it comes (kept a valid list across a resize); sorted in _finish. */
-  list_insert_after (index, p, p->tail, (guint32) i);
-  index->used++;
-  p->size++;
+  /* Linked as it comes; sorted in _finish. */
+  list_insert_after (index, p, p->tail, (guint32) (e - index->entries));
   if (flags & VOLACT_INDEX_COUNTED)
     p->counted++;
   return TRUE;
 }
 
 static int
-compare_slots (const void *a, const void *b, void *data)
+compare_entries (const void *a, const void *b, void *data)
 {
-  const VolactIndexEntry *slots = data;
-  const VolactIndexEntry *x = &slots[*(const guint32 *) a];
-  const VolactIndexEntry *y = &slots[*(const guint32 *) b];
+  const VolactIndexEntry *entries = data;
+  const VolactIndexEntry *x = &entries[*(const guint32 *) a];
+  const VolactIndexEntry *y = &entries[*(const guint32 *) b];
 
   if (x->pool != y->pool)
     return x->pool < y->pool ? -1 : 1;
@@ -496,17 +569,14 @@ void
 volact_index_load_finish (VolactIndex *index)
 {
   guint32 *order = g_new (guint32, MAX (index->used, 1));
-  gsize n = 0;
 
-  for (gsize i = 0; i < index->capacity; i++)
-    if (index->slots[i].pool != 0)
-      order[n++] = (guint32) i;
-  g_assert (n == index->used);
-  qsort_r (order, n, sizeof (guint32), compare_slots, index->slots);
+  for (gsize k = 0; k < index->used; k++)
+    order[k] = (guint32) k;
+  qsort_r (order, index->used, sizeof (guint32), compare_entries, index->entries);
   for (guint p = 0; p < index->n_pools; p++)
     index->pools[p].head = index->pools[p].tail = VOLACT_INDEX_NIL;
-  for (gsize k = 0; k < n; k++) {
-    VolactIndexEntry *e = &index->slots[order[k]];
+  for (gsize k = 0; k < index->used; k++) {
+    VolactIndexEntry *e = &index->entries[order[k]];
     list_insert_after (index, &index->pools[e->pool], index->pools[e->pool].tail, order[k]);
   }
   g_free (order);
@@ -524,5 +594,6 @@ volact_index_name_hash (const char *name)
     h ^= b;
     h *= 16777619u;
   }
+  h = (h ^ (h >> 16)) & 0xffff; /* folded to the entry's 16 bits */
   return h ? h : 1;
 }

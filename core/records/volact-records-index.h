@@ -2,13 +2,16 @@
 /**
  * Private to volact-records.c: the in-memory counting index.
  *
- * One open-addressing hash table (linear probing, backward-shift deletion,
- * no tombstones) of fixed 40-byte entries keyed by (pool, CMID), allocated
- * with mmap so a resize gives memory back at once. Every entry is also on
- * its pool's doubly linked list, kept in last-seen order (oldest at the
- * head), so expiring records costs O(expired) and a count is one load.
- * Slot numbers, not pointers, link the lists; a resize or a backward shift
- * fixes them. Not thread-safe: the caller holds its lock.
+ * A dense array of fixed 36-byte entries keyed by (pool, CMID) (exactly
+ * one entry per record: growing it is an mremap, which copies nothing and
+ * never holds two copies, and pages past the last entry are not resident),
+ * plus an open-addressing hash table of 4-byte entry numbers (linear
+ * probing, backward-shift deletion, no tombstones; rebuilt from the array
+ * when it grows). Every entry is also on its pool's doubly linked list, kept
+ * in last-seen order (oldest at the head), so expiring records costs
+ * O(expired) and a count is one load. Entry numbers, not pointers, link the
+ * lists; removing an entry moves the last one into its place. Not
+ * thread-safe: the caller holds its lock.
  */
 #ifndef VOLACT_RECORDS_INDEX_H
 #define VOLACT_RECORDS_INDEX_H
@@ -20,6 +23,8 @@ G_BEGIN_DECLS
 #define VOLACT_INDEX_NIL G_MAXUINT32
 /** Pools are numbered 1..VOLACT_INDEX_MAX_POOLS; 0 marks an empty slot. */
 #define VOLACT_INDEX_MAX_POOLS 65535
+/** At most this many entries (the hash table keeps 26 bits per entry number). */
+#define VOLACT_INDEX_MAX_ENTRIES ((1u << 26) - 2)
 
 enum {
   VOLACT_INDEX_COUNTED = 1 << 0, /* contributes to its pool's count */
@@ -29,11 +34,11 @@ enum {
 typedef struct {
   guint8 cmid[16];
   guint32 last_seen;  /* unix seconds (unsigned: good until 2106) */
-  guint32 name_hash;  /* case-folded machine name, 0 = none known */
-  guint32 other_hash; /* the previous different name, 0 = none */
-  guint32 prev;       /* slot of the next older entry of the pool, or NIL */
-  guint32 next;       /* slot of the next newer entry, or NIL */
-  guint16 pool;       /* 1-based pool number; 0 = empty slot */
+  guint16 name_hash;  /* case-folded machine name, 0 = none known */
+  guint16 other_hash; /* the previous different name, 0 = none */
+  guint32 prev;       /* entry number of the next older entry of the pool, or NIL */
+  guint32 next;       /* entry number of the next newer entry, or NIL */
+  guint16 pool;       /* 1-based pool number */
   guint8 flags;
   guint8 state; /* license state of the latest visit (set by the caller) */
 } VolactIndexEntry;
@@ -43,7 +48,7 @@ typedef struct _VolactIndex VolactIndex;
 VolactIndex *volact_index_new (gsize expected);
 void volact_index_free (VolactIndex *index);
 
-/** Entries in the table, and bytes of table memory. */
+/** Entries in the index, and bytes of index memory (entries in use and the table). */
 gsize volact_index_size (const VolactIndex *index);
 gsize volact_index_memory (const VolactIndex *index);
 
@@ -56,8 +61,10 @@ VolactIndexEntry *volact_index_lookup (VolactIndex *index, guint pool, const gui
 
 /**
  * Adds an entry that must not exist yet, last seen at SEEN, on its pool's
- * list in time order. May resize: entry pointers taken before are invalid.
- * *SEEN may be raised (see volact_index_touch) and tells the time stored.
+ * list in time order. May move entries: entry pointers taken before are
+ * invalid (expiry moves them too). *SEEN may be raised (see
+ * volact_index_touch) and tells the time stored. Returns NULL when the
+ * index holds VOLACT_INDEX_MAX_ENTRIES already.
  */
 VolactIndexEntry *volact_index_insert (VolactIndex *index, guint pool, const guint8 cmid[16],
                                        guint32 *seen, guint8 flags);
@@ -74,7 +81,8 @@ void volact_index_set_counted (VolactIndex *index, VolactIndexEntry *entry, gboo
 typedef void (*VolactIndexExpireFunc) (const VolactIndexEntry *entry, gpointer user_data);
 /**
  * Removes the entries of POOL last seen at or before CUTOFF, oldest first,
- * calling FUNC on each just before it goes. Returns how many went.
+ * calling FUNC on each just before it goes. Returns how many went. Memory
+ * the index no longer needs goes back to the system.
  */
 guint volact_index_expire (VolactIndex *index, guint pool, guint32 cutoff,
                            VolactIndexExpireFunc func, gpointer user_data);
@@ -92,13 +100,17 @@ guint volact_index_clamp (VolactIndex *index, guint pool, guint32 now, VolactInd
  * Bulk loading (at open): volact_index_load_add puts entries in the table
  * without linking them (no resize happens below EXPECTED given to _new);
  * volact_index_load_finish sorts them by time and builds the pool lists.
- * Returns FALSE if the entry exists already.
+ * Returns FALSE if the entry exists already or the index is full.
  */
 gboolean volact_index_load_add (VolactIndex *index, guint pool, const guint8 cmid[16], guint32 seen,
                                 guint32 name_hash, guint32 other_hash, guint8 flags);
 void volact_index_load_finish (VolactIndex *index);
 
-/** The hash volact stores for a machine name: ASCII case-folded, never 0; 0 for "". */
+/**
+ * The 16-bit hash volact keeps for a machine name: ASCII case-folded, never
+ * 0; 0 for "". Two different names share it once in 65,536 pairs, which
+ * only makes the duplicate-CMID warning miss that rare rename.
+ */
 guint32 volact_index_name_hash (const char *name);
 
 G_END_DECLS

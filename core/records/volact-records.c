@@ -147,14 +147,9 @@ volact_records_count (VolactRecords *records, const VolactVisit *visit, guint32 
   }
   pool = pool_get_locked (records, visit->pool, visit->retention_days);
   if (pool == 0) {
-    volact_records_unlock (records);
-    g_free (row);
     g_warning ("volact records: too many count pools; %s not counted", visit->pool);
-    if (result)
-      *result = VOLACT_RECORDS_HOST_BUSY;
-    if (ticket)
-      *ticket = 0;
-    return 0;
+    count = 0;
+    goto busy;
   }
   edition = edition_get_locked (records, row->edition_text);
   volact_records_purge_pool_locked (records, pool, visit->retention_days, row->time);
@@ -163,6 +158,12 @@ volact_records_count (VolactRecords *records, const VolactVisit *visit, guint32 
   if (e == NULL) {
     e = volact_index_insert (records->index, pool, visit->cmid, &seen,
                              visit->counts ? VOLACT_INDEX_COUNTED : 0);
+    if (e == NULL) {
+      g_warning ("volact records: the index holds %u client records, its most; %s not counted",
+                 VOLACT_INDEX_MAX_ENTRIES, visit->pool);
+      count = volact_index_pool_count (records->index, pool);
+      goto busy;
+    }
     e->name_hash = name_hash;
   } else {
     records->machines[e->state]--;
@@ -200,6 +201,15 @@ volact_records_count (VolactRecords *records, const VolactVisit *visit, guint32 
     *result = res;
   if (ticket)
     *ticket = t;
+  return count;
+
+busy:
+  volact_records_unlock (records);
+  g_free (row);
+  if (result)
+    *result = VOLACT_RECORDS_HOST_BUSY;
+  if (ticket)
+    *ticket = 0;
   return count;
 }
 

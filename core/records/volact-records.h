@@ -224,7 +224,7 @@ typedef struct {
   guint64 committed_ticket; /* everything up to it is durable */
   guint queued;             /* rows not yet committed (queued or being written) */
   gsize records;            /* (pool, CMID) records in the index */
-  gsize index_bytes;        /* memory of the index table */
+  gsize index_bytes;        /* memory of the index (entries and table) */
   guint64 events;           /* rows in the events table (writer's view) */
   double bytes_per_event;   /* on-disk estimate used for the size cap */
   guint64 event_cap_bytes;
