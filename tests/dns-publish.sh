@@ -66,7 +66,7 @@ grep -q '"last_result": "published"' "$work/json" || fail "JSON dns_status last_
 
 # --- sprt + restart: the old port goes, the new one comes --------------------
 first=$port
-while next=$((20000 + RANDOM % 40000)); [ "$next" = "$first" ]; do :; done
+while next=$(random_port); [ "$next" = "$first" ]; do :; done
 ctl sprt "$next" > /dev/null
 stop_host
 # Stopping leaves the record: a restart must not make DNS flap.

@@ -14,10 +14,10 @@ cat "$top_srcdir/licenses/reference-authority.pem" "$work/authority/authority.pe
 dir="$work/host"
 state="$dir/state/host.state"
 ctl() { "$volactctl" --socket "$dir/admin.sock" "$@"; }
-# random_port: a port other than the one the host listens on.
-random_port() {
+# other_port: a port other than the one the host listens on.
+other_port() {
   local p
-  while p=$((20000 + RANDOM % 40000)); [ "$p" = "$port" ]; do :; done
+  while p=$(random_port); [ "$p" = "$port" ]; do :; done
   echo "$p"
 }
 
@@ -40,13 +40,13 @@ ctl dli | grep -qx "DNS Publishing: Disabled" || fail "cdns"
 
 # --- sprt names the port actually bound -----------------------------------
 first=$port
-next=$(random_port)
+next=$(other_port)
 ctl sprt "$next" | grep -q "until then clients keep using port $first\." || fail "sprt before a restart"
 stop_host
 start_host "$dir" "$work/trust.pem" # a new configured port; the saved sprt port wins
 [ "$port" = "$next" ] || fail "the host listens on $port, not the sprt port $next"
 configured=$(sed -n 's/^port = //p' "$dir/volactd.conf")
-later=$(random_port)
+later=$(other_port)
 ctl sprt "$later" > "$work/out"
 grep -q "until then clients keep using port $port\." "$work/out" \
   || { cat "$work/out" >&2; fail "sprt names port $configured from the configuration, not the bound port $port"; }
@@ -69,7 +69,7 @@ expect_save_failure ipk "$key2"
 expect_save_failure upk
 expect_save_failure sai 300
 expect_save_failure sri 30000
-expect_save_failure sprt "$(random_port)"
+expect_save_failure sprt "$(other_port)"
 expect_save_failure sdns
 expect_save_failure cpri
 expect_save_failure ato

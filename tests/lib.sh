@@ -35,6 +35,11 @@ write_fingerprint() {
     > "$1/fingerprint"
 }
 
+# random_port: a port to try for a server, 10000..31999: below Linux's default
+# ephemeral range (32768-60999), so it never collides with the local port of an
+# outgoing connection, or of the many in TIME-WAIT after a load test.
+random_port() { echo $((10000 + RANDOM % 22000)); }
+
 # start_host DIR TRUST [ENV=VALUE...]: volactd on a free loopback port, with
 # demo-authority = true (tests sign with the reference authority, DEMO ONLY),
 # authority-url=$authority_url (and $host_plugin_dir / $host_license_dir
@@ -46,8 +51,8 @@ start_host() {
   local dir=$1 trust=$2; shift 2
   [ -f "$dir/fingerprint" ] || write_fingerprint "$dir" "machine-$dir" cpu
   for _ in $(seq 20); do
-    port=$((20000 + RANDOM % 40000))
-    web_port=$((20000 + RANDOM % 40000))
+    port=$(random_port)
+    web_port=$(random_port)
     cat > "$dir/volactd.conf" <<CONF
 [host]
 plugin-dir = ${host_plugin_dir:-$top_builddir/plugins}

@@ -30,7 +30,7 @@ start_named() {
     for r in "$@"; do printf '%s\n' "$r"; done
   } > "$named_dir/zone.db"
   for _ in $(seq 20); do
-    named_port=$((20000 + RANDOM % 40000))
+    named_port=$(random_port)
     cat > "$named_dir/named.conf" <<CONF
 options {
   directory "$named_dir";

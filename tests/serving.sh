@@ -93,7 +93,7 @@ new=$(activate win7-enterprise 00000000-0000-4000-8000-00000000ffff)
 grep -q '"renewal_interval": 60' "$work/status" || fail "the client did not keep the interval"
 ctl --json dli | grep -q '"activation_interval": 30' || fail "dli does not show sai"
 # sprt is saved at once and takes effect at the next start; dli says both.
-new_port=$((20000 + RANDOM % 40000))
+new_port=$(random_port)
 ctl sprt "$new_port" > /dev/null
 ctl dli | grep -q "^Listening on Port: $port (port $new_port after a restart)$" || fail "dli after sprt"
 if ctl sprt 70000 2> "$work/err"; then fail "sprt 70000 accepted"; fi

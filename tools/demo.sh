@@ -40,7 +40,7 @@ say "2. The host: volactd on loopback (config in $work/volactd.conf)"
 # The host trusts the reference authority (DEMO ONLY license data) and ours (its certificate).
 cat "$srcdir/licenses/reference-authority.pem" "$work/authority/authority.pem" > "$work/trust.pem"
 for _ in $(seq 20); do
-  port=$((20000 + RANDOM % 40000))
+  port=$((10000 + RANDOM % 22000)) # below the ephemeral range
   cat > "$work/volactd.conf" <<CONF
 [host]
 plugin-dir = $builddir/plugins
