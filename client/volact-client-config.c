@@ -136,3 +136,31 @@ volact_client_config_state_path (const char *state_dir, const char *edition)
   g_autofree char *name = g_strconcat (edition, ".state", NULL);
   return g_build_filename (state_dir, name, NULL);
 }
+
+char *
+volact_client_config_state_dir (const VolactClientConfig *cfg)
+{
+  const char *env = g_getenv ("STATE_DIRECTORY");
+  g_autofree char *def = NULL;
+
+  if (cfg->state_dir != NULL)
+    return g_strdup (cfg->state_dir);
+  if (env != NULL && g_path_is_absolute (env)) {
+    g_auto (GStrv) dirs = g_strsplit (env, ":", 2); /* several are ':'-separated */
+    return g_strdup (dirs[0]);
+  }
+  def = volact_client_state_default_path ();
+  return g_path_get_dirname (def);
+}
+
+char *
+volact_client_config_machine_cmid (const char *state_dir, char **editions)
+{
+  for (char **e = editions; *e; e++) {
+    g_autofree char *path = volact_client_config_state_path (state_dir, *e);
+    VolactClientState s;
+    if (volact_client_state_load (path, &s, NULL, NULL))
+      return g_strdup (s.cmid);
+  }
+  return NULL;
+}

@@ -45,6 +45,20 @@ void volact_client_config_clear (VolactClientConfig *cfg);
  */
 char *volact_client_config_state_path (const char *state_dir, const char *edition);
 
+/**
+ * The folder of the per-edition state files: CFG's state-dir, else the first
+ * folder systemd made for the unit ($STATE_DIRECTORY, StateDirectory=), else
+ * the default state file's folder. Free with g_free().
+ */
+char *volact_client_config_state_dir (const VolactClientConfig *cfg);
+
+/**
+ * The CMID in the state file of any of EDITIONS in STATE_DIR, so that an
+ * edition's new state file shares it (the machine counts once), or NULL if
+ * none has a state file yet. Free with g_free().
+ */
+char *volact_client_config_machine_cmid (const char *state_dir, char **editions);
+
 G_END_DECLS
 
 #endif

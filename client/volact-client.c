@@ -533,42 +533,11 @@ apply_config (Options *o, const char *command, GError **error)
   return TRUE;
 }
 
-/* state-dir, else the folder systemd made for the unit (StateDirectory=), else
- * the default state file's folder. */
-static char *
-config_state_dir (const Options *o)
-{
-  const char *env = g_getenv ("STATE_DIRECTORY");
-  g_autofree char *def = NULL;
-
-  if (o->cfg.state_dir != NULL)
-    return g_strdup (o->cfg.state_dir);
-  if (env != NULL && g_path_is_absolute (env)) {
-    g_auto (GStrv) dirs = g_strsplit (env, ":", 2); /* several are ':'-separated */
-    return g_strdup (dirs[0]);
-  }
-  def = volact_client_state_default_path ();
-  return g_path_get_dirname (def);
-}
-
-/* The CMID in any listed edition's state file, so that a new one shares it. */
-static char *
-find_machine_cmid (const char *dir, char **editions)
-{
-  for (char **e = editions; *e; e++) {
-    g_autofree char *path = volact_client_config_state_path (dir, *e);
-    VolactClientState s;
-    if (volact_client_state_load (path, &s, NULL, NULL))
-      return g_strdup (s.cmid);
-  }
-  return NULL;
-}
-
 /* activate or status for every edition the configuration lists, in order. */
 static int
 run_config_editions (Options *o, const char *command)
 {
-  g_autofree char *dir = config_state_dir (o);
+  g_autofree char *dir = volact_client_config_state_dir (&o->cfg);
   int rc = EXIT_SUCCESS;
 
   if (o->cfg.editions[0] == NULL) {
@@ -577,7 +546,7 @@ run_config_editions (Options *o, const char *command)
     return EXIT_SUCCESS;
   }
   if (o->machine_cmid == NULL)
-    o->machine_cmid = find_machine_cmid (dir, o->cfg.editions);
+    o->machine_cmid = volact_client_config_machine_cmid (dir, o->cfg.editions);
   for (char **e = o->cfg.editions; *e; e++) {
     int one;
 
@@ -676,7 +645,7 @@ main (int argc, char **argv)
     goto out;
   }
   if (o.state_path == NULL && o.config != NULL && o.edition != NULL) {
-    g_autofree char *dir = config_state_dir (&o);
+    g_autofree char *dir = volact_client_config_state_dir (&o.cfg);
     o.state_path = volact_client_config_state_path (dir, o.edition);
   }
   if (o.state_path == NULL)
