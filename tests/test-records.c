@@ -452,8 +452,9 @@ test_on_commit (void **state)
   g_main_loop_unref (cs.loop);
 }
 
-/* Back-pressure: while the writer cannot write, the queue stops at its
- * bound with HOST_BUSY and nothing changes; afterwards everything commits. */
+/* Back-pressure: while clients.db cannot be written, the journal takes rows
+ * up to its bound, then the queue stops at its bound with HOST_BUSY and
+ * nothing changes; afterwards everything goes into clients.db. */
 static void
 test_busy (void **state)
 {
@@ -465,8 +466,10 @@ test_busy (void **state)
   /* Another connection holds the write lock (within the writer's 5 s busy wait). */
   assert_int_equal (sqlite3_open (path, &db), SQLITE_OK);
   assert_int_equal (sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-  /* The writer holds one batch (at most 4096 rows) besides the queue. */
-  for (guint i = 1; i <= VOLACT_RECORDS_QUEUE_MAX + 4096 + 10000; i++) {
+  /* Besides the queue, the journal holds rows clients.db has not taken: up to
+   * VOLACT_RECORDS_UNAPPLIED_MAX and what the writer took at once with the last
+   * of them (at most the queue). */
+  for (guint i = 1; i <= 2 * VOLACT_RECORDS_QUEUE_MAX + VOLACT_RECORDS_UNAPPLIED_MAX + 10000; i++) {
     TestVisit tv;
     guint32 r;
     guint64 ticket;
@@ -881,7 +884,7 @@ test_file_mode (void **state)
   sqlite3_finalize (stmt);
   assert_int_equal (sqlite3_prepare_v2 (db, "PRAGMA user_version", -1, &stmt, NULL), SQLITE_OK);
   assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
-  assert_int_equal (sqlite3_column_int (stmt, 0), 3);
+  assert_int_equal (sqlite3_column_int (stmt, 0), 4);
   sqlite3_finalize (stmt);
   sqlite3_close (db);
 
@@ -1056,6 +1059,130 @@ test_kill9 (void **state)
   assert_true (volact_records_pool_count (records, POOL, 30) >= acked);
   volact_records_close (records);
   test_rmtree (dir);
+}
+
+/* Waits (bounded) until TICKET is durable: acknowledged, whether or not clients.db has it. */
+static void
+wait_committed (VolactRecords *records, guint64 ticket)
+{
+  VolactRecordsStats st;
+
+  for (int i = 0; i < 3000; i++) {
+    volact_records_get_stats (records, &st);
+    if (st.committed_ticket >= ticket)
+      return;
+    g_usleep (10000);
+  }
+  fail_msg ("ticket %" G_GUINT64_FORMAT " not committed in 30 s", ticket);
+}
+
+/* Copies the state folder's files as they are on disk now: what a crash would leave. */
+static char *
+snapshot (const char *dir)
+{
+  const char *names[] = { "clients.db", "clients.db-wal", "clients.journal" };
+  char *copy = test_tmpdir ();
+
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *from = g_build_filename (dir, names[i], NULL);
+    g_autofree char *to = g_build_filename (copy, names[i], NULL);
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    if (g_file_get_contents (from, &data, &len, NULL))
+      test_write_file (to, data, len);
+  }
+  return copy;
+}
+
+/* Locks clients.db in FX's folder, counts machines FIRST..LAST, waits until they are
+ * durable, and returns a copy of the folder as a crash at that moment would leave it (the
+ * rows in the journal only); then unlocks and waits until clients.db has them. */
+static char *
+crash_copy (Fixture *fx, guint first, guint last)
+{
+  g_autofree char *path = g_build_filename (fx->dir, "clients.db", NULL);
+  guint64 ticket = 0;
+  guint32 res;
+  sqlite3 *db = NULL;
+  char *copy;
+
+  assert_int_equal (sqlite3_open (path, &db), SQLITE_OK);
+  assert_int_equal (sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+  for (guint i = first; i <= last; i++) {
+    TestVisit tv;
+    volact_records_count (fx->records, visit_init (&tv, i, fx->t0, CLIENT_MIN), &res, &ticket);
+  }
+  wait_committed (fx->records, ticket);
+  copy = snapshot (fx->dir);
+  assert_int_equal (sqlite3_exec (db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close (db);
+  flush (fx);
+  return copy;
+}
+
+static guint
+count_in (const char *dir, gint64 now)
+{
+  g_autoptr (GError) error = NULL;
+  VolactRecords *records = volact_records_open (dir, 0, &error);
+  guint n;
+
+  if (records == NULL)
+    fail_msg ("%s: %s", dir, error->message);
+  n = volact_records_pool_count_at (records, POOL, 30, now);
+  volact_records_close (records);
+  return n;
+}
+
+/* Acknowledged rows clients.db has not taken yet (as a crash between the journal and
+ * clients.db leaves them) are applied when the folder is opened, once; a damaged group (a
+ * torn write, never acknowledged) is not; a journal beside another database is not replayed
+ * into it. */
+static void
+test_journal_replay (void **state)
+{
+  Fixture *fx = *state;
+  g_autofree char *crash1 = NULL;
+  g_autofree char *crash2 = NULL;
+  g_autofree char *journal = NULL;
+  g_autofree char *other = NULL;
+  g_autofree char *data = NULL;
+  gsize len = 0;
+
+  for (guint i = 1; i <= 3; i++)
+    count_visit (fx, i, fx->t0, CLIENT_MIN, NULL);
+  flush (fx); /* three in clients.db */
+  crash1 = crash_copy (fx, 4, 10);
+  assert_int_equal (count_in (crash1, fx->t0), 10);
+  assert_int_equal (count_in (crash1, fx->t0), 10); /* applied once: the same ten again */
+
+  /* Damaged: one byte of the first row of the group holding 11 and 12 (the journal starts
+   * again at its beginning once clients.db has everything before). */
+  crash2 = crash_copy (fx, 11, 12);
+  journal = g_build_filename (crash2, "clients.journal", NULL);
+  assert_true (g_file_get_contents (journal, &data, &len, NULL));
+  assert_true (len > 64);
+  data[32 + 8] ^= 0x5a;
+  test_write_file (journal, data, len);
+  assert_int_equal (count_in (crash2, fx->t0), 10);
+
+  /* Another clients.db (an administrator started afresh) beside the first crash's journal. */
+  other = test_tmpdir ();
+  assert_int_equal (count_in (other, fx->t0), 0);
+  g_free (journal);
+  journal = g_build_filename (crash1, "clients.journal", NULL);
+  g_free (data);
+  assert_true (g_file_get_contents (journal, &data, &len, NULL));
+  g_free (journal);
+  journal = g_build_filename (other, "clients.journal", NULL);
+  test_write_file (journal, data, len);
+  assert_int_equal (count_in (other, fx->t0), 0);
+
+  /* Counted in the running host all along. */
+  assert_int_equal (volact_records_pool_count_at (fx->records, POOL, 30, fx->t0), 12);
+  test_rmtree (crash1);
+  test_rmtree (crash2);
+  test_rmtree (other);
 }
 
 static void
@@ -1521,6 +1648,7 @@ main (int argc, char **argv)
     cmocka_unit_test_setup_teardown (test_file_mode, setup, teardown),
     cmocka_unit_test (test_index_model),
     cmocka_unit_test (test_kill9),
+    cmocka_unit_test_setup_teardown (test_journal_replay, setup, teardown),
     cmocka_unit_test (test_open_errors),
     cmocka_unit_test (test_cmid_text),
     cmocka_unit_test_setup_teardown (test_query_total, setup, teardown),

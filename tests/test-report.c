@@ -526,7 +526,7 @@ test_migration (void **state)
     sqlite3_stmt *st = NULL;
     assert_int_equal (sqlite3_prepare_v2 (db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal (sqlite3_step (st), SQLITE_ROW);
-    assert_int_equal (sqlite3_column_int (st, 0), 3);
+    assert_int_equal (sqlite3_column_int (st, 0), 4);
     sqlite3_finalize (st);
   }
   sqlite3_close (db);
@@ -583,7 +583,7 @@ test_migration_v2 (void **state)
                                         -1, &st, NULL),
                     SQLITE_OK);
   assert_int_equal (sqlite3_step (st), SQLITE_ROW);
-  assert_int_equal (sqlite3_column_int (st, 0), 3);
+  assert_int_equal (sqlite3_column_int (st, 0), 4);
   assert_int_equal (sqlite3_column_int (st, 1), 0);
   sqlite3_finalize (st);
   sqlite3_close (db);

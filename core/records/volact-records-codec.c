@@ -479,6 +479,8 @@ volact_records_prepare_writer (VolactRecords *records, GError **error)
              "INSERT INTO report_machines VALUES (?1, ?2, ?3, ?4, ?4) "
              "ON CONFLICT (cmid, edition, vm) DO UPDATE SET first = min (first, excluded.first), "
              "  last = max (last, excluded.last)", error))
+      || !(records->st_applied = volact_records_prepare (db, p,
+             "UPDATE journal_state SET applied = ?1 WHERE id = 1", error))
       || !(records->st_cap_delete = volact_records_prepare (db, p,
              "DELETE FROM events WHERE id <= "
              "  (SELECT id FROM events ORDER BY id LIMIT 1 OFFSET ?1)", error)))

@@ -76,6 +76,8 @@ typedef struct {
   guint retention_days; /* 0 = never seen with a retention */
 } PoolInfo;
 
+typedef struct _VolactJournal VolactJournal;
+
 /* One client request of the writer's open transaction, for report_hours. */
 typedef struct {
   gint64 hour;
@@ -100,12 +102,13 @@ struct _VolactRecords {
   guint pending;      /* rows queued or being written, not yet committed */
   guint pending_peak; /* highest PENDING since the last malloc_trim */
   guint64 last_ticket;
-  guint64 committed_ticket;
+  guint64 committed_ticket; /* durable (in the journal) and acknowledged */
+  guint64 applied_ticket;   /* in clients.db too, where the queries read */
   gboolean stopping;
   gboolean writer_waiting;
   gboolean wake_writer; /* a row was queued while the writer slept: signal it after unlocking */
   gboolean writer_failing;
-  guint flush_waiters;
+  guint flush_waiters; /* callers waiting for APPLIED_TICKET: apply now */
   guint64 events;         /* writer's count, copied here after each commit */
   double bytes_per_event; /* idem */
   gint64 last_idle_purge; /* monotonic µs */
@@ -133,10 +136,12 @@ struct _VolactRecords {
 
   /* Writer thread only (and open/close around it). */
   GThread *writer;
+  VolactJournal *journal;
+  guint64 store_id; /* journal_state.store */
   sqlite3 *db;
   sqlite3_stmt *st_begin, *st_commit, *st_rollback;
   sqlite3_stmt *st_pool, *st_edition, *st_client, *st_event, *st_purge, *st_clamp, *st_names;
-  sqlite3_stmt *st_cap_delete;
+  sqlite3_stmt *st_cap_delete, *st_applied;
   sqlite3_stmt *st_hours, *st_machine_known, *st_machine; /* the report summaries */
   GArray *w_hours; /* HourCount: the open transaction's requests, for report_hours */
   guint64 w_events;
@@ -215,6 +220,30 @@ G_GNUC_INTERNAL gboolean volact_records_write_row (VolactRecords *records, const
  * edition; runs before the size cap prunes (its trigger takes pruned requests out). */
 G_GNUC_INTERNAL gboolean volact_records_write_hours (VolactRecords *records);
 
+/* ---------------------------------------------------------------- the journal (-journal.c) */
+
+/* Opens or creates PATH (0600, preallocated). */
+G_GNUC_INTERNAL VolactJournal *volact_journal_open (const char *path, GError **error);
+G_GNUC_INTERNAL void volact_journal_close (VolactJournal *journal);
+/* Reads the journal from its start: the rows after sequence number APPLIED of the database
+ * STORE_ID, in order (a chain to free), and where to append next. Called once, first. */
+G_GNUC_INTERNAL gboolean volact_journal_read (VolactJournal *journal, guint64 store_id,
+                                              guint64 applied, Row **rows, guint *n_rows,
+                                              GError **error);
+/* Makes the chain BATCH durable as one group (one write, one fdatasync); *LAST_SEQ is the
+ * sequence number of its last row. */
+G_GNUC_INTERNAL gboolean volact_journal_append (VolactJournal *journal, const Row *batch,
+                                                guint64 *last_seq, GError **error);
+/* Everything appended is in clients.db, durably: the next group goes at the start. */
+G_GNUC_INTERNAL void volact_journal_rewind (VolactJournal *journal);
+/* The sequence number of the last row appended or read. */
+G_GNUC_INTERNAL guint64 volact_journal_last_seq (const VolactJournal *journal);
+/* Writes the chain BATCH to clients.db in one transaction that also records APPLIED as the
+ * last journal row it holds; duplicate-CMID warnings go to WARNINGS. */
+G_GNUC_INTERNAL gboolean volact_records_apply (VolactRecords *records, Row *batch,
+                                               guint64 applied, GPtrArray *warnings,
+                                               GError **error);
+
 /* ---------------------------------------------------------------- pools and editions
  * (volact-records.c) */
 
@@ -255,6 +284,14 @@ volact_records_unlock (VolactRecords *records)
   g_mutex_unlock (&records->lock);
   if (wake)
     g_cond_signal (&records->wake);
+}
+
+/* Before a query: waits (up to 5 s; then the query shows what clients.db holds) until
+ * clients.db holds every row committed so far, asking the writer to copy them now. */
+static inline void
+volact_records_catch_up (VolactRecords *records)
+{
+  volact_records_flush (records, 5000);
 }
 
 /* The writer thread's body (DATA: the VolactRecords). */

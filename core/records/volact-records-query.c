@@ -197,6 +197,7 @@ volact_records_clients (VolactRecords *records, gboolean duplicates_only, guint 
 
   g_return_val_if_fail (records != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  volact_records_catch_up (records);
   g_mutex_lock (&records->read_lock);
   sqlite3_bind_int (records->st_q_clients, 1, duplicates_only ? 1 : 0);
   sqlite3_bind_int64 (records->st_q_clients, 2, now);
@@ -220,6 +221,7 @@ volact_records_events (VolactRecords *records, gint64 since, guint limit, guint6
 
   g_return_val_if_fail (records != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  volact_records_catch_up (records);
   g_mutex_lock (&records->read_lock);
   sqlite3_bind_int64 (records->st_q_events, 1, since);
   sqlite3_bind_int64 (records->st_q_events, 2, limit_param (limit));

@@ -288,6 +288,7 @@ volact_records_report (VolactRecords *records, const char *name, gint64 since, g
 
   g_return_val_if_fail (records != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  volact_records_catch_up (records);
   for (i = 0; report_names[i] != NULL && g_strcmp0 (report_names[i], name) != 0; i++)
     ;
   if (report_names[i] == NULL) {

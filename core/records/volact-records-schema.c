@@ -17,8 +17,9 @@
 
 #include <glib/gstdio.h>
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 #define DB_NAME "clients.db"
+#define JOURNAL_NAME "clients.journal"
 #define BUSY_TIMEOUT_MS 5000
 
 /* ---------------------------------------------------------------- schema */
@@ -99,6 +100,17 @@ static const char summary_sql[]
       "      SELECT 1 FROM report_machines WHERE cmid = OLD.cmid AND first < OLD.time))"
       "    WHERE hour = OLD.time - OLD.time %% 3600 AND edition = coalesce (OLD.edition, '');"
       "END;";
+
+/* Version 4: where clients.db stands in the journal (volact-records-journal.c). store is
+ * drawn at random when the table is made, so a journal is only ever replayed into the
+ * database it was written for; applied is the sequence number of the last journal row
+ * committed here, in the same transaction as that row. */
+static const char journal_sql[]
+    = "CREATE TABLE IF NOT EXISTS journal_state ("
+      "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+      "  store INTEGER NOT NULL,"
+      "  applied INTEGER NOT NULL);"
+      "INSERT OR IGNORE INTO journal_state VALUES (1, abs (random ()) % 9007199254740991 + 1, 0);";
 
 /* Builds the summaries from the events a version 1 database holds (%u: the request event). */
 static const char summary_build_sql[]
@@ -227,6 +239,7 @@ create_or_check_schema (VolactRecords *records, GError **error)
       || (version == 2
           && !exec_sql (records->db, records->path, "DROP TRIGGER IF EXISTS report_request",
                         error))
+      || (version < 4 && !exec_sql (records->db, records->path, journal_sql, error))
       || !exec_sql (records->db, records->path,
                     "PRAGMA user_version = " G_STRINGIFY (SCHEMA_VERSION), error)
       || !exec_sql (records->db, records->path, "COMMIT", error)) {
@@ -241,6 +254,52 @@ create_or_check_schema (VolactRecords *records, GError **error)
     g_message ("volact records: %s: report summaries built in %.1f s", records->path,
                (g_get_monotonic_time () - t0) / 1e6);
   }
+  return TRUE;
+}
+
+/* Opens clients.journal and applies what clients.db has not taken yet (rows acknowledged
+ * before a crash), before anything is loaded from clients.db. */
+static gboolean
+replay_journal (VolactRecords *records, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = NULL;
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *dir = g_path_get_dirname (records->path);
+  g_autofree char *path = g_build_filename (dir, JOURNAL_NAME, NULL);
+  guint64 applied;
+  Row *rows = NULL;
+  guint n = 0;
+  gboolean ok;
+
+  if (!(stmt = volact_records_prepare (records->db, records->path,
+                                       "SELECT store, applied FROM journal_state WHERE id = 1",
+                                       error)))
+    return FALSE;
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    return volact_records_db_fail (records->db, records->path,
+                                   "cannot read where it stands in the journal", error);
+  records->store_id = (guint64) sqlite3_column_int64 (stmt, 0);
+  applied = (guint64) sqlite3_column_int64 (stmt, 1);
+  sqlite3_reset (stmt);
+  if (!(records->journal = volact_journal_open (path, error))
+      || !volact_journal_read (records->journal, records->store_id, applied, &rows, &n, error))
+    return FALSE;
+  if (n == 0)
+    return TRUE;
+  ok = volact_records_apply (records, rows, volact_journal_last_seq (records->journal), warnings,
+                             error);
+  volact_records_free_rows (rows);
+  for (guint i = 0; i < warnings->len; i++)
+    g_warning ("%s (event %u)", (const char *) g_ptr_array_index (warnings, i),
+               VOLACT_EVENT_DUPLICATE_CMID);
+  if (!ok) {
+    g_prefix_error (error, "%s: cannot apply the journal: ", path);
+    return FALSE;
+  }
+  g_message ("volact records: %s: applied to %s the rows the last run acknowledged after its "
+             "last write there (%u)",
+             path, records->path, n);
+  volact_journal_rewind (records->journal);
   return TRUE;
 }
 
@@ -279,10 +338,10 @@ open_db (VolactRecords *records, GError **error)
                  "PRAGMA cache_size = -2048;",
                  error))
     return FALSE;
-  if (!create_or_check_schema (records, error) || !volact_records_load_names (records, error)
+  if (!create_or_check_schema (records, error) || !volact_records_prepare_writer (records, error)
+      || !replay_journal (records, error) || !volact_records_load_names (records, error)
       || !volact_records_load_clients (records, error)
-      || !volact_records_load_event_stats (records, error)
-      || !volact_records_prepare_writer (records, error))
+      || !volact_records_load_event_stats (records, error))
     return FALSE;
 
   if (sqlite3_open_v2 (records->path, &records->rdb, SQLITE_OPEN_READONLY | flags, NULL)
@@ -312,6 +371,7 @@ finalize_statements (VolactRecords *records)
     &records->st_event,           &records->st_purge,
     &records->st_clamp,
     &records->st_names,           &records->st_cap_delete,
+    &records->st_applied,
     &records->st_hours,           &records->st_machine_known,
     &records->st_machine,
     &records->st_q_clients,       &records->st_q_events,
@@ -329,6 +389,7 @@ records_free (VolactRecords *records)
     sqlite3_close (records->rdb);
   if (records->db)
     sqlite3_close (records->db);
+  volact_journal_close (records->journal);
   volact_records_free_rows (records->head);
   g_array_unref (records->w_hours);
   volact_index_free (records->index);

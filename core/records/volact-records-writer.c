@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Client records: the queue and the writer thread. Rows are committed in
- * transactions of at most BATCH_MAX; a failed commit is retried with
- * back-off and nothing is acknowledged meanwhile; commits are reported to
- * the main context through an eventfd, one write per report.
+ * Client records: the queue and the writer thread. Rows are made durable in
+ * groups of at most BATCH_MAX in the journal (one write and one fdatasync:
+ * volact-records-journal.c) and acknowledged; they are copied into
+ * clients.db in transactions of up to APPLY_ROWS at least every
+ * APPLY_INTERVAL_MS, or at once when a query or a flush waits for them. A
+ * failed write is retried with back-off and nothing is acknowledged
+ * meanwhile; commits are reported to the main context through an eventfd,
+ * one write per report.
  */
 #include "config.h"
 
@@ -18,9 +22,14 @@
 #include <malloc.h>
 #endif
 
-/* Rows per transaction: big enough to amortise the fsync, small enough that
- * a commit never holds the database for long. */
+/* Rows per journal group: big enough to amortise the fdatasync, small enough that a group
+ * never holds the writer for long. */
 #define BATCH_MAX 4096
+/* clients.db takes the journal's rows in transactions of this many at most, and at least
+ * this often: the SQLite commit (its page writes, its fsync) is paid once per transaction
+ * instead of once per group. */
+#define APPLY_ROWS 4096
+#define APPLY_INTERVAL_MS 1000
 /* Idle pools are purged (and their rows deleted on disk) this often. */
 #define IDLE_PURGE_SECONDS 60
 /* When over the cap, delete down to this share of it so deletes come in
@@ -33,12 +42,12 @@
 /* Give freed row memory back to the system after a backlog this large. */
 #define TRIM_AFTER_ROWS 16384
 
-/* SQLite commits of one to 4096 rows: from half a millisecond (no fsync wait) to seconds (a
+/* Journal groups of one to 4096 rows: from half a millisecond (no fsync wait) to seconds (a
  * slow or overloaded disk), roughly 2.5x apart. */
 const double volact_records_commit_bounds[VOLACT_RECORDS_COMMIT_BUCKETS]
     = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
 
-/* A committed transaction that took SECONDS, for the histogram. */
+/* A durable group that took SECONDS, for the histogram. */
 static void
 record_commit_locked (VolactRecords *records, double seconds)
 {
@@ -200,14 +209,14 @@ volact_records_flush (VolactRecords *records, guint timeout_ms)
   g_mutex_lock (&records->lock);
   target = records->last_ticket;
   records->flush_waiters++;
-  if (records->writer_waiting && records->head) {
+  if (records->writer_waiting) {
     records->writer_waiting = FALSE;
     g_cond_signal (&records->wake);
   }
-  while (records->committed_ticket < target)
+  while (records->applied_ticket < target)
     if (!g_cond_wait_until (&records->committed, &records->lock, deadline))
       break;
-  done = records->committed_ticket >= target;
+  done = records->applied_ticket >= target;
   records->flush_waiters--;
   g_mutex_unlock (&records->lock);
   return done;
@@ -242,8 +251,9 @@ enforce_cap (VolactRecords *records)
          == SQLITE_OK;
 }
 
-static gboolean
-write_batch (VolactRecords *records, Row *batch, GPtrArray *warnings, GError **error)
+gboolean
+volact_records_apply (VolactRecords *records, Row *batch, guint64 applied, GPtrArray *warnings,
+                      GError **error)
 {
   guint64 events_before = records->w_events;
 
@@ -254,7 +264,9 @@ write_batch (VolactRecords *records, Row *batch, GPtrArray *warnings, GError **e
     if (!volact_records_write_row (records, row, warnings))
       goto fail;
   }
-  if (!volact_records_write_hours (records) || !enforce_cap (records))
+  sqlite3_bind_int64 (records->st_applied, 1, (sqlite3_int64) applied);
+  if (!volact_records_write_hours (records) || !enforce_cap (records)
+      || !volact_records_step_done (records->st_applied))
     goto fail;
   if (!volact_records_step_done (records->st_commit))
     goto fail;
@@ -269,18 +281,126 @@ fail:
   return FALSE;
 }
 
+/* The rows durable in the journal and not yet in clients.db (writer thread only). */
+typedef struct {
+  Row *head, *tail;
+  guint n;
+  guint64 last_ticket; /* the highest ticket among them */
+  gint64 since;        /* monotonic µs of the last apply */
+  guint attempts;      /* failed applies in a row */
+  gint64 retry_at;     /* after a failure, not before this (monotonic µs) */
+} Unapplied;
+
+/* Whether U goes to clients.db now (under the lock: a query or flush may be waiting). */
+static gboolean
+apply_due_locked (VolactRecords *records, const Unapplied *u, gint64 mono)
+{
+  if (u->n == 0 || mono < u->retry_at)
+    return FALSE;
+  return u->n >= APPLY_ROWS || records->flush_waiters > 0 || records->stopping
+         || mono - u->since >= (gint64) APPLY_INTERVAL_MS * 1000;
+}
+
+static void
+unapplied_add (Unapplied *u, Row *batch, Row *last, guint n)
+{
+  if (u->tail)
+    u->tail->next = batch;
+  else
+    u->head = batch;
+  u->tail = last;
+  u->n += n;
+  u->last_ticket = last->ticket;
+}
+
+static void
+log_warnings (GPtrArray *warnings)
+{
+  for (guint i = 0; i < warnings->len; i++)
+    g_warning ("%s (event %u)", (const char *) g_ptr_array_index (warnings, i),
+               VOLACT_EVENT_DUPLICATE_CMID);
+  g_ptr_array_set_size (warnings, 0);
+}
+
+/* Copies U into clients.db; on failure keeps it (it is in the journal) and backs off. */
+static void
+apply_unapplied (VolactRecords *records, Unapplied *u, GPtrArray *warnings)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean ok, trim = FALSE, stopping;
+  gint64 mono;
+
+  ok = volact_records_apply (records, u->head, volact_journal_last_seq (records->journal),
+                             warnings, &error);
+  log_warnings (warnings);
+  mono = g_get_monotonic_time ();
+  g_mutex_lock (&records->lock);
+  stopping = records->stopping;
+  if (!ok) {
+    records->writer_failing = TRUE;
+    records->commit_failures++;
+  }
+  g_mutex_unlock (&records->lock);
+  if (!ok) {
+    u->attempts++;
+    if (u->attempts == 1 || u->attempts % 100 == 0)
+      g_warning ("volact records: %s; the rows are safe in the journal; retrying (attempt %u, "
+                 "%u rows waiting)",
+                 error->message, u->attempts, u->n);
+    u->retry_at = mono + (gint64) MIN (RETRY_MIN_MS << MIN (u->attempts - 1, 6u), RETRY_MAX_MS)
+                             * 1000;
+    if (!stopping || u->attempts < CLOSE_RETRIES)
+      return;
+    g_warning ("volact records: shutting down; %u rows stay in the journal and go into %s at "
+               "the next start",
+               u->n, records->path);
+  } else {
+    if (u->attempts > 0)
+      g_message ("volact records: writing to %s again", records->path);
+    volact_journal_rewind (records->journal);
+  }
+  volact_records_free_rows (u->head);
+  u->head = u->tail = NULL;
+  u->n = 0;
+  u->attempts = 0;
+  u->retry_at = 0;
+  u->since = mono;
+
+  g_mutex_lock (&records->lock);
+  if (ok) {
+    records->applied_ticket = u->last_ticket;
+    records->writer_failing = FALSE;
+    records->events = records->w_events;
+    records->bytes_per_event = records->w_bytes_per_event;
+  }
+  if (records->pending == 0 && records->pending_peak >= TRIM_AFTER_ROWS) {
+    records->pending_peak = 0;
+    trim = TRUE;
+  }
+  if (records->flush_waiters)
+    g_cond_broadcast (&records->committed);
+  g_mutex_unlock (&records->lock);
+#ifdef __GLIBC__
+  /* A drained backlog leaves its rows' memory in malloc's free lists; give the pages back.
+   * Only after backlogs of TRIM_AFTER_ROWS rows. */
+  if (trim)
+    malloc_trim (0);
+#endif
+}
+
 gpointer
 volact_records_writer_main (gpointer data)
 {
   VolactRecords *records = data;
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   guint64 lost = 0;  /* rows given up on at shutdown */
-  Row *chain = NULL; /* taken from the queue, not yet written */
+  Row *chain = NULL; /* taken from the queue, not yet in the journal */
+  Unapplied u = { NULL, NULL, 0, 0, g_get_monotonic_time (), 0, 0 };
 
   for (;;) {
     Row *batch, *last;
     guint n, attempts = 0, delay = RETRY_MIN_MS;
-    gboolean ok = FALSE, trim = FALSE, due = FALSE;
+    gboolean ok = FALSE, due = FALSE, apply = FALSE, done = FALSE;
     guint64 committed;
     gint64 started, took = 0;
 
@@ -288,30 +408,40 @@ volact_records_writer_main (gpointer data)
       g_mutex_lock (&records->lock);
       for (;;) {
         gint64 mono = g_get_monotonic_time ();
-        if (mono - records->last_idle_purge >= IDLE_PURGE_SECONDS * G_USEC_PER_SEC) {
+        gint64 wake_at = records->last_idle_purge + IDLE_PURGE_SECONDS * G_USEC_PER_SEC;
+        if (mono >= wake_at) {
           /* Pools nobody asks about still lose their old records on time. */
           records->last_idle_purge = mono;
           volact_records_purge_all_locked (records, real_now ());
         }
-        if (records->head != NULL || records->stopping)
+        apply = apply_due_locked (records, &u, mono);
+        if (apply || (records->head != NULL && u.n < VOLACT_RECORDS_UNAPPLIED_MAX)
+            || (records->stopping && u.n == 0))
           break;
+        if (u.n > 0)
+          wake_at = MIN (wake_at, MAX (u.since + (gint64) APPLY_INTERVAL_MS * 1000, u.retry_at));
         records->writer_waiting = TRUE;
-        g_cond_wait_until (&records->wake, &records->lock,
-                           records->last_idle_purge + IDLE_PURGE_SECONDS * G_USEC_PER_SEC);
+        g_cond_wait_until (&records->wake, &records->lock, wake_at);
         records->writer_waiting = FALSE;
       }
-      if (records->head == NULL) { /* stopping, and everything is written */
-        g_mutex_unlock (&records->lock);
-        break;
-      }
       /* Everything queued at once: O(1) under the lock, so counting never
-       * waits for the writer. Rows stay "pending" until committed. */
-      chain = records->head;
-      records->head = records->tail = NULL;
+       * waits for the writer. Rows stay "pending" until durable. */
+      if (u.n < VOLACT_RECORDS_UNAPPLIED_MAX) {
+        chain = records->head;
+        records->head = records->tail = NULL;
+      }
+      done = chain == NULL && records->head == NULL && records->stopping && u.n == 0;
       g_mutex_unlock (&records->lock);
+      if (done)
+        break;
+    }
+    if (chain == NULL) {
+      if (apply)
+        apply_unapplied (records, &u, warnings);
+      continue;
     }
 
-    /* One transaction of at most BATCH_MAX rows, in queue order. */
+    /* One journal group of at most BATCH_MAX rows, in queue order. */
     batch = last = chain;
     for (n = 1; n < BATCH_MAX && last->next != NULL; n++)
       last = last->next;
@@ -321,9 +451,10 @@ volact_records_writer_main (gpointer data)
     while (lost == 0) {
       g_autoptr (GError) error = NULL;
       gboolean stopping;
+      guint64 seq;
 
       started = g_get_monotonic_time ();
-      ok = write_batch (records, batch, warnings, &error);
+      ok = volact_journal_append (records->journal, batch, &seq, &error);
       took = g_get_monotonic_time () - started;
       if (ok)
         break;
@@ -345,42 +476,27 @@ volact_records_writer_main (gpointer data)
       lost += n; /* only at shutdown: later rows are dropped too */
     if (ok && attempts > 0)
       g_message ("volact records: writing to %s again", records->path);
-    for (guint i = 0; i < warnings->len; i++)
-      g_warning ("%s (event %u)", (const char *) g_ptr_array_index (warnings, i),
-                 VOLACT_EVENT_DUPLICATE_CMID);
-    g_ptr_array_set_size (warnings, 0);
 
     committed = last->ticket;
-    volact_records_free_rows (batch);
+    if (ok)
+      unapplied_add (&u, batch, last, n);
+    else
+      volact_records_free_rows (batch);
 
     g_mutex_lock (&records->lock);
     records->pending -= n;
-    if (records->pending == 0 && records->pending_peak >= TRIM_AFTER_ROWS) {
-      records->pending_peak = 0;
-      trim = TRUE;
-    }
-    if (trim) {
-      /* A drained backlog leaves its rows' memory in malloc's free lists;
-       * give the pages back (before reporting, so RSS is settled when a
-       * flush returns). Only after backlogs of TRIM_AFTER_ROWS rows. */
-      g_mutex_unlock (&records->lock);
-#ifdef __GLIBC__
-      malloc_trim (0);
-#endif
-      g_mutex_lock (&records->lock);
-    }
     if (ok) {
       record_commit_locked (records, (double) took / G_USEC_PER_SEC);
       records->committed_ticket = committed;
-      records->writer_failing = FALSE;
-      records->events = records->w_events;
+      records->writer_failing = u.attempts > 0;
       due = report_due_locked (records);
     }
-    if (records->flush_waiters)
-      g_cond_broadcast (&records->committed);
+    apply = apply_due_locked (records, &u, g_get_monotonic_time ());
     g_mutex_unlock (&records->lock);
     if (due)
       signal_report (records);
+    if (apply)
+      apply_unapplied (records, &u, warnings);
   }
   if (lost > 0)
     g_warning ("volact records: shutting down; %" G_GUINT64_FORMAT " rows were not written to %s",

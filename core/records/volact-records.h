@@ -124,12 +124,18 @@ GVariant *volact_records_report (VolactRecords *records, const char *name, gint6
  *
  * Durability: volact_records_count and volact_records_log_refusal queue the
  * row and return at once; one writer thread takes everything queued and
- * commits it in transactions of at most 4096 rows with WAL and
- * synchronous=FULL, reporting the highest committed ticket after each.
- * Tickets grow by one per queued row (pool/edition/purge rows take tickets
- * too), so "ticket <= committed" means durable. If the commit fails (disk
- * full...), the writer logs it and retries the same rows with back-off;
- * nothing is acknowledged meanwhile.
+ * makes it durable as one group in the journal (clients.journal: one write
+ * and one fdatasync), reporting the highest committed ticket after each;
+ * the rows are copied into clients.db (WAL, synchronous=FULL) in
+ * transactions of up to 4096 rows at least once a second, and a journal
+ * that clients.db has not taken yet is applied at open, before anything is
+ * counted. Tickets grow by one per queued row (pool/edition/purge rows take
+ * tickets too), so "ticket <= committed" means durable. If a write fails
+ * (disk full...), the writer logs it and retries the same rows with
+ * back-off; nothing is acknowledged meanwhile.
+ *
+ * Queries (volact_records_clients, _events, _report) first wait until
+ * clients.db holds everything committed before the call.
  *
  * Back-pressure: when VOLACT_RECORDS_QUEUE_MAX rows are not yet committed,
  * volact_records_count does not block and changes nothing: *RESULT is
@@ -149,6 +155,10 @@ GVariant *volact_records_report (VolactRecords *records, const char *name, gint6
 #define VOLACT_RECORDS_HOST_BUSY 0xC0AC0506u
 /** Uncommitted rows at which volact_records_count says HOST_BUSY (about 17 MB of rows). */
 #define VOLACT_RECORDS_QUEUE_MAX 100000
+/** Rows durable in the journal that clients.db has not taken, kept in memory while it
+ * refuses them (disk full, locked...); beyond it the writer takes no more rows, so the queue
+ * fills and clients are told HOST_BUSY. */
+#define VOLACT_RECORDS_UNAPPLIED_MAX 65536
 /** event_cap_bytes 0 means this. */
 #define VOLACT_RECORDS_DEFAULT_EVENT_CAP (64u * 1024u * 1024u)
 #define VOLACT_RECORDS_DEFAULT_RETENTION_DAYS 30
@@ -175,8 +185,9 @@ typedef enum {
 } VolactEventId;
 
 /**
- * Waits up to TIMEOUT_MS for everything queued before the call to commit.
- * Returns TRUE if it did. For tests, tools and shutdown; never in a handler.
+ * Waits up to TIMEOUT_MS for everything queued before the call to commit and
+ * to be in clients.db. Returns TRUE if it was. For tests, tools and shutdown;
+ * never in a handler.
  */
 gboolean volact_records_flush (VolactRecords *records, guint timeout_ms);
 
