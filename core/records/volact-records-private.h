@@ -106,6 +106,7 @@ struct _VolactRecords {
   guint64 applied_ticket;   /* in clients.db too, where the queries read */
   gboolean stopping;
   gboolean writer_waiting;
+  guint group_target; /* while it sleeps, the writer is woken when this many rows wait */
   gboolean wake_writer; /* a row was queued while the writer slept: signal it after unlocking */
   gboolean writer_failing;
   guint flush_waiters; /* callers waiting for APPLIED_TICKET: apply now */

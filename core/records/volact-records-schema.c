@@ -431,6 +431,7 @@ volact_records_open (const char *state_dir, guint64 event_cap_bytes, GError **er
   records->edition_ids = g_hash_table_new (g_str_hash, g_str_equal);
   records->event_cap = event_cap_bytes ? event_cap_bytes : VOLACT_RECORDS_DEFAULT_EVENT_CAP;
   records->commit_fd = -1;
+  records->group_target = 1;
   records->w_hours = g_array_new (FALSE, FALSE, sizeof (HourCount));
 
   if (!create_private_file (records->path, error) || !open_db (records, error)) {
