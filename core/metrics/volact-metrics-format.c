@@ -206,17 +206,18 @@ format_records (GString *out, const VolactMetricsSnapshot *snap)
   for (guint i = 0; i < VOLACT_RECORDS_N_STATES; i++)
     sample (out, "volact_machines", r->machines[i], "state", state_labels[i], NULL);
   single (out, "volact_records_queue_rows", "gauge",
-          "Record rows queued or being written, not yet committed.", r->queued);
+          "Record rows queued or being written, not yet durable in the journal.", r->queued);
   single (out, "volact_records_busy_refusals_total", "counter",
           "Requests refused with HOST_BUSY because the records queue was full.", r->busy_refusals);
   single (out, "volact_records_writer_failing", "gauge",
-          "1 while the records writer's last commit failed and it is retrying, else 0.",
+          "1 while the records writer's last journal write or database transaction failed "
+          "and it is retrying, else 0.",
           r->writer_failing ? 1 : 0);
   single (out, "volact_records_commit_failures_total", "counter",
-          "Failed attempts to commit a records transaction.", r->commit_failures);
+          "Failed attempts to write a journal group or a database transaction.", r->commit_failures);
 
   family (out, "volact_records_commit_duration_seconds", "histogram",
-          "Time from BEGIN to the end of COMMIT of each records transaction.");
+          "Time to make each group of records durable (journal write and fdatasync).");
   for (guint i = 0; i < VOLACT_RECORDS_COMMIT_BUCKETS; i++) {
     char le[G_ASCII_DTOSTR_BUF_SIZE];
     cumulative += r->commit_buckets[i];
