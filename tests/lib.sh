@@ -153,8 +153,9 @@ faketime_preload() {
 # Password authentication (scram-sha-256) everywhere, no trust: a role
 # `volact` owning a database `volact`, its password in a passfile (0600).
 # Sets $pg_port, $pg_uri (postgresql://volact@127.0.0.1:PORT/volact, no
-# password), $pg_passfile (exported as PGPASSFILE), $pg_sockdir, and $pg_ctl,
-# a script taking stop|start|restart; pg_psql runs psql as the volact role.
+# password), $pg_passfile (exported as PGPASSFILE), $pg_sockdir, $pg_bin, and
+# $pg_ctl, a script taking stop|start|restart; pg_psql runs psql as the
+# volact role, pg_admin_psql as the superuser.
 # Exits 77 (skip) only when the PostgreSQL server binaries are not installed.
 start_postgres() {
   local dir=$1 bin user="" run=() pw adminpw
@@ -215,13 +216,18 @@ CONF
    printf '*:%s:*:volact:%s\n' "$pg_port" "$pw" > "$pg_passfile"
    printf '*:%s:*:postgres:%s\n' "$pg_port" "$adminpw" > "$dir/admin.passfile")
   export PGPASSFILE=$pg_passfile
-  PGPASSFILE="$dir/admin.passfile" "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$pg_port" \
-    -U postgres -d postgres > /dev/null << SQL || fail "cannot create the volact role"
+  pg_bin=$bin
+  pg_admin_psql -d postgres > /dev/null << SQL || fail "cannot create the volact role"
 CREATE ROLE volact LOGIN PASSWORD '$pw';
 CREATE DATABASE volact OWNER volact;
 SQL
   pg_uri="postgresql://volact@127.0.0.1:$pg_port/volact"
-  pg_bin=$bin
+}
+
+# pg_admin_psql [PSQL-ARGS...]: psql as the superuser, over the unix socket (start_postgres).
+pg_admin_psql() {
+  PGPASSFILE="$pg_sockdir/admin.passfile" "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 \
+    -h "$pg_sockdir" -p "$pg_port" -U postgres "$@"
 }
 
 # pg_psql [PSQL-ARGS...]: psql as the volact role on the test server (start_postgres).

@@ -6,6 +6,9 @@
  * server stopped and restarted under a connection. Run by tests/pg-store.sh,
  * which starts the server and sets VOLACT_TEST_PG_URI, PGPASSFILE and
  * VOLACT_TEST_PG_CTL (a script taking stop|start).
+ *
+ * `test-pg-store connect HOST` instead connects once as HOST and records it in
+ * volact_hosts (the script's checks of the roles and grants of docs/store.md).
  */
 #include "config.h"
 
@@ -516,8 +519,21 @@ test_server_restart (void **state)
   assert_string_equal (last, "300");
 }
 
+static int
+connect_once (const char *host)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (VolactPg) pg = volact_pg_connect (uri, host, &error);
+
+  if (pg == NULL || !volact_pg_host_seen (pg, g_get_real_time () / G_USEC_PER_SEC, &error)) {
+    fprintf (stderr, "%s\n", error->message);
+    return 1;
+  }
+  return 0;
+}
+
 int
-main (void)
+main (int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_uri_check),
@@ -536,6 +552,8 @@ main (void)
     fprintf (stderr, "SKIP: run by tests/pg-store.sh (VOLACT_TEST_PG_URI and PGPASSFILE unset)\n");
     return 77;
   }
+  if (argc == 3 && strcmp (argv[1], "connect") == 0)
+    return connect_once (argv[2]);
   g_log_set_handler ("volact", G_LOG_LEVEL_MESSAGE, count_migrations, NULL);
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -121,14 +121,25 @@ migrate_step (VolactPg *pg, gpointer data, GError **error)
   return TRUE;
 }
 
+/* Looks first: a role with the running privileges only (docs/store.md, "Roles
+ * and grants") may not CREATE, even IF NOT EXISTS. */
 static gboolean
 create_schema_table (VolactPg *pg, GError **error)
 {
   for (guint attempt = 1;; attempt++) {
     g_autoptr (GError) local = NULL;
+    g_autoptr (PGresult) found = NULL;
     const char *state;
 
-    if (volact_pg_exec_simple (pg, SCHEMA_TABLE_SQL, &local))
+    found = volact_pg_exec (pg, "volact_schema_exists",
+                            "SELECT 1 FROM information_schema.tables"
+                            " WHERE table_schema = current_schema()"
+                            " AND table_name = 'volact_schema'",
+                            0, NULL, error);
+    if (found == NULL)
+      return FALSE;
+    if (PQntuples (found) > 0
+        || volact_pg_exec_simple (pg, SCHEMA_TABLE_SQL, &local))
       return TRUE;
     state = volact_pg_last_sqlstate (pg);
     if (attempt >= SCHEMA_TABLE_ATTEMPTS

@@ -30,6 +30,24 @@ struct _VolactPg {
   char sqlstate[6];
 };
 
+/* libpq's message on one line: its hints come after "\n\t". */
+static char *
+one_line (const char *message)
+{
+  g_auto (GStrv) lines = g_strsplit (message, "\n", -1);
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_strstrip (lines[i]);
+    if (*lines[i] == '\0')
+      continue;
+    if (out->len > 0)
+      g_string_append (out, "; ");
+    g_string_append (out, lines[i]);
+  }
+  return g_string_free (out, FALSE);
+}
+
 /* ---------------------------------------------------------------- URI checks */
 
 /* A unix socket (a path, an abstract socket, or none: the default socket) or
@@ -91,8 +109,7 @@ volact_pg_uri_check (const char *uri, GError **error)
   }
   options = PQconninfoParse (uri, &parse_error);
   if (options == NULL) {
-    g_autofree char *text = g_strstrip (g_strdup (parse_error != NULL ? parse_error
-                                                                      : "out of memory"));
+    g_autofree char *text = one_line (parse_error != NULL ? parse_error : "out of memory");
     PQfreemem (parse_error);
     g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "store URI: %s", text);
     return FALSE;
@@ -146,8 +163,7 @@ set_pg_error (VolactPg *pg, const PGresult *res, const char *what, GError **erro
 {
   const char *state = res != NULL ? PQresultErrorField (res, PG_DIAG_SQLSTATE) : NULL;
   const char *primary = res != NULL ? PQresultErrorField (res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-  g_autofree char *text = g_strstrip (g_strdup (primary != NULL ? primary
-                                                                : PQerrorMessage (pg->conn)));
+  g_autofree char *text = one_line (primary != NULL ? primary : PQerrorMessage (pg->conn));
 
   g_strlcpy (pg->sqlstate, state != NULL ? state : "", sizeof pg->sqlstate);
   if (connection_lost (pg))
@@ -260,7 +276,7 @@ volact_pg_connect (const char *uri, const char *host_name, GError **error)
   pg->conn = PQconnectdbParams (keys, values, 1);
   if (pg->conn == NULL || PQstatus (pg->conn) != CONNECTION_OK) {
     g_autofree char *text
-        = g_strstrip (g_strdup (pg->conn != NULL ? PQerrorMessage (pg->conn) : "out of memory"));
+        = one_line (pg->conn != NULL ? PQerrorMessage (pg->conn) : "out of memory");
     g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "cannot connect to the store: %s", text);
     return NULL;
   }
@@ -277,7 +293,7 @@ volact_pg_reset (VolactPg *pg, GError **error)
 {
   PQreset (pg->conn);
   if (PQstatus (pg->conn) != CONNECTION_OK) {
-    g_autofree char *text = g_strstrip (g_strdup (PQerrorMessage (pg->conn)));
+    g_autofree char *text = one_line (PQerrorMessage (pg->conn));
     g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "cannot reconnect to the store: %s", text);
     return FALSE;
   }
