@@ -187,6 +187,8 @@ start_postgres() {
 exec ${run[*]} "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 -m fast "\$@"
 CTL
   chmod 0755 "$dir/pg_ctl"
+  # Set before the first start: a server that did start is stopped by cleanup.
+  pg_ctl="$dir/pg_ctl"
   for _ in $(seq 20); do
     pg_port=$(random_port)
     cat > "$dir/data/volact-test.conf" << CONF
@@ -202,14 +204,12 @@ CONF
     [ -z "$user" ] || chown nobody:nogroup "$dir/data/volact-test.conf"
     : > "$dir/postgres.log"
     [ -z "$user" ] || chown nobody:nogroup "$dir/postgres.log"
-    if "$dir/pg_ctl" start > /dev/null 2>&1; then
-      pg_ctl="$dir/pg_ctl"
-      break
-    fi
+    "$pg_ctl" start > /dev/null 2>&1 && break
     grep -q "could not bind\|could not create any TCP/IP sockets" "$dir/postgres.log" \
       || { cat "$dir/postgres.log" >&2; fail "PostgreSQL did not start"; }
+    pg_port=""
   done
-  [ -n "${pg_ctl:-}" ] || fail "no free port found for PostgreSQL"
+  [ -n "$pg_port" ] || fail "no free port found for PostgreSQL"
   pg_sockdir=$dir
   pg_passfile="$dir/passfile"
   (umask 077

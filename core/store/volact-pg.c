@@ -260,6 +260,7 @@ volact_pg_connect (const char *uri, const char *host_name, GError **error)
   g_autoptr (VolactPg) pg = NULL;
   g_autofree char *app = NULL;
 
+  g_return_val_if_fail (host_name != NULL, NULL);
   if (!volact_pg_uri_check (uri, error))
     return NULL;
   app = g_strdup_printf ("volactd (%s)", host_name);
