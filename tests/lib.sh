@@ -199,6 +199,8 @@ fsync = on
 synchronous_commit = on
 full_page_writes = on
 max_connections = 40
+# tests/test-pg-store's deadlock is found in 0.2 s instead of 1 s.
+deadlock_timeout = '200ms'
 password_encryption = 'scram-sha-256'
 CONF
     [ -z "$user" ] || chown nobody:nogroup "$dir/data/volact-test.conf"

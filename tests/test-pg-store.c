@@ -84,14 +84,19 @@ connect_ok (const char *host)
   return pg;
 }
 
-/* Counts "schema migrated" messages: each is one step applied. */
-static gint migrations_logged;
+/* Counts "schema migrated" messages (each is one step applied) and the
+ * retries of volact_pg_transact by SQLSTATE. */
+static gint migrations_logged, retries_40001, retries_40p01;
 
 static void
-count_migrations (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+count_log (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
 {
   if (strstr (message, "schema migrated") != NULL)
     g_atomic_int_inc (&migrations_logged);
+  if (strstr (message, "retrying") != NULL && strstr (message, "(SQLSTATE 40001)") != NULL)
+    g_atomic_int_inc (&retries_40001);
+  if (strstr (message, "retrying") != NULL && strstr (message, "(SQLSTATE 40P01)") != NULL)
+    g_atomic_int_inc (&retries_40p01);
 }
 
 /* A rendezvous of two threads, bounded so that a bug fails instead of hanging. */
@@ -336,20 +341,60 @@ test_racing_connects (void **state)
 
 /* ---------------------------------------------------------------- transactions */
 
+/* Two hosts running the same transaction body at once (contest). */
 typedef struct {
-  Barrier *barrier;
+  Barrier barrier;
+  gint calls; /* bodies run, over both threads and all attempts */
+} Contest;
+
+typedef struct {
+  Contest *contest;
   VolactPg *pg;
-  gint *calls;
+  VolactPgFunc func;
   gboolean ok;
   char *error;
-} Updater;
+} Contender;
+
+static gpointer
+contend (gpointer data)
+{
+  Contender *c = data;
+  GError *error = NULL;
+
+  c->ok = volact_pg_transact (c->pg, c->func, c->contest, &error);
+  if (!c->ok) {
+    c->error = g_strdup (error->message);
+    g_error_free (error);
+  }
+  return NULL;
+}
+
+/* Runs FUNC in a transaction on two new connections named HOST_A and HOST_B
+ * at once; both must succeed. Returns the number of bodies run. */
+static gint
+contest (VolactPgFunc func, const char *host_a, const char *host_b)
+{
+  Contest contest = { 0 };
+  Contender a = { &contest, connect_ok (host_a), func, FALSE, NULL };
+  Contender b = { &contest, connect_ok (host_b), func, FALSE, NULL };
+  GThread *ta = g_thread_new ("contender-a", contend, &a);
+  GThread *tb = g_thread_new ("contender-b", contend, &b);
+
+  g_thread_join (ta);
+  g_thread_join (tb);
+  volact_pg_free (a.pg);
+  volact_pg_free (b.pg);
+  if (!a.ok || !b.ok)
+    fail_msg ("a transaction failed: %s", a.error != NULL ? a.error : b.error);
+  return contest.calls;
+}
 
 /* Read-modify-write of one row's flags; the first attempts of both threads
  * read before either writes, so SERIALIZABLE fails one of them (40001). */
 static gboolean
 bump_flags (VolactPg *pg, gpointer data, GError **error)
 {
-  Updater *u = data;
+  Contest *c = data;
   const char *key[] = { "pool-a", "00000000-0000-4000-8000-000000000001" };
   g_autoptr (PGresult) read = NULL;
   g_autoptr (PGresult) write = NULL;
@@ -360,8 +405,8 @@ bump_flags (VolactPg *pg, gpointer data, GError **error)
                          error);
   if (read == NULL)
     return FALSE;
-  if (g_atomic_int_add (u->calls, 1) < 2)
-    barrier_wait (u->barrier);
+  if (g_atomic_int_add (&c->calls, 1) < 2)
+    barrier_wait (&c->barrier);
   next = g_strdup_printf ("%d", atoi (PQgetvalue (read, 0, 0)) + 1);
   const char *params[] = { key[0], key[1], next };
   write = volact_pg_exec (pg, "test_write_flags",
@@ -370,48 +415,67 @@ bump_flags (VolactPg *pg, gpointer data, GError **error)
   return write != NULL;
 }
 
-static gpointer
-run_bump (gpointer data)
-{
-  Updater *u = data;
-  GError *error = NULL;
-
-  u->ok = volact_pg_transact (u->pg, bump_flags, u, &error);
-  if (!u->ok) {
-    u->error = g_strdup (error->message);
-    g_error_free (error);
-  }
-  return NULL;
-}
-
 static void
 test_serialization_retried (void **state)
 {
-  g_autoptr (VolactPg) pa = NULL;
-  g_autoptr (VolactPg) pb = NULL;
+  g_autoptr (VolactPg) pg = NULL;
   g_autofree char *flags = NULL;
-  Barrier barrier = { 0 };
-  gint calls = 0;
-  Updater a = { &barrier, NULL, &calls, FALSE, NULL }, b = { &barrier, NULL, &calls, FALSE, NULL };
-  GThread *ta, *tb;
+  gint calls;
 
   drop_schema ();
-  pa = connect_ok ("host-a");
-  pb = connect_ok ("host-b");
+  pg = connect_ok ("host-a");
+  retries_40001 = 0;
   sql_run ("INSERT INTO volact_clients (pool, cmid, last_seen, host)"
            " VALUES ('pool-a', '00000000-0000-4000-8000-000000000001', 1, 'host-a')");
-  a.pg = pa;
-  b.pg = pb;
-  ta = g_thread_new ("bump-a", run_bump, &a);
-  tb = g_thread_new ("bump-b", run_bump, &b);
-  g_thread_join (ta);
-  g_thread_join (tb);
-  if (!a.ok || !b.ok)
-    fail_msg ("a transaction failed: %s", a.error != NULL ? a.error : b.error);
+  calls = contest (bump_flags, "host-a", "host-b");
   /* Both increments are there, and one of them took a second attempt. */
   flags = sql_value ("SELECT flags FROM volact_clients");
   assert_string_equal (flags, "2");
-  assert_true (g_atomic_int_get (&calls) >= 3);
+  assert_true (calls >= 3);
+  assert_true (g_atomic_int_get (&retries_40001) >= 1);
+}
+
+/* Updates the two rows in the order the host's name says ("12" or "21"); the
+ * first attempts of both threads hold their first row before either takes its
+ * second, so the server finds a deadlock and aborts one (40P01). */
+static gboolean
+bump_two_rows (VolactPg *pg, gpointer data, GError **error)
+{
+  Contest *c = data;
+  const char *order = volact_pg_host_name (pg);
+  gboolean first_attempt = g_atomic_int_add (&c->calls, 1) < 2;
+
+  for (int i = 0; i < 2; i++) {
+    g_autofree char *cmid = g_strdup_printf ("00000000-0000-4000-8000-00000000000%c", order[i]);
+    const char *params[] = { cmid };
+    g_autoptr (PGresult) res = volact_pg_exec (
+        pg, "test_bump_row",
+        "UPDATE volact_clients SET flags = flags + 1 WHERE pool = 'pool-a' AND cmid = $1", 1,
+        params, error);
+    if (res == NULL)
+      return FALSE;
+    if (i == 0 && first_attempt)
+      barrier_wait (&c->barrier);
+  }
+  return TRUE;
+}
+
+static void
+test_deadlock_retried (void **state)
+{
+  g_autoptr (VolactPg) pg = NULL;
+  g_autofree char *flags = NULL;
+
+  drop_schema ();
+  pg = connect_ok ("host-a");
+  retries_40p01 = 0;
+  sql_run ("INSERT INTO volact_clients (pool, cmid, last_seen, host) VALUES"
+           " ('pool-a', '00000000-0000-4000-8000-000000000001', 1, 'h'),"
+           " ('pool-a', '00000000-0000-4000-8000-000000000002', 1, 'h')");
+  assert_true (contest (bump_two_rows, "12", "21") >= 3);
+  flags = sql_value ("SELECT string_agg(flags::text, ',' ORDER BY cmid) FROM volact_clients");
+  assert_string_equal (flags, "2,2");
+  assert_true (g_atomic_int_get (&retries_40p01) >= 1);
 }
 
 static gint null_calls;
@@ -542,6 +606,7 @@ main (int argc, char **argv)
     cmocka_unit_test (test_newer_schema_refused),
     cmocka_unit_test (test_racing_connects),
     cmocka_unit_test (test_serialization_retried),
+    cmocka_unit_test (test_deadlock_retried),
     cmocka_unit_test (test_sql_error_carries_sqlstate),
     cmocka_unit_test (test_host_seen),
     cmocka_unit_test (test_server_restart),
@@ -554,6 +619,6 @@ main (int argc, char **argv)
   }
   if (argc == 3 && strcmp (argv[1], "connect") == 0)
     return connect_once (argv[2]);
-  g_log_set_handler ("volact", G_LOG_LEVEL_MESSAGE, count_migrations, NULL);
+  g_log_set_handler ("volact", G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_DEBUG, count_log, NULL);
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
