@@ -6,6 +6,7 @@
 work=$(mktemp -d "${TMPDIR:-/tmp}/volact-test.XXXXXX")
 pids=()
 cleanup() {
+  [ -z "${pg_ctl:-}" ] || "$pg_ctl" stop > /dev/null 2>&1 || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
@@ -143,4 +144,95 @@ faketime_preload() {
   [ -n "$lib" ] || fail "libfaketime is not installed (apt-get install faketime)"
   asan=$(ldd "$volactd" 2>/dev/null | awk '/libasan/ { print $3 }')
   preload="${asan:+$asan }$lib"
+}
+
+# start_postgres DIR: a PostgreSQL server of its own in DIR (a new folder under
+# $work), for the shared-store tests (docs/store.md). Runs as `nobody` when the
+# tests run as root (postgres refuses root), listens on 127.0.0.1 only, on a
+# free port, its unix socket in DIR, with fsync on; the cleanup trap stops it.
+# Password authentication (scram-sha-256) everywhere, no trust: a role
+# `volact` owning a database `volact`, its password in a passfile (0600).
+# Sets $pg_port, $pg_uri (postgresql://volact@127.0.0.1:PORT/volact, no
+# password), $pg_passfile (exported as PGPASSFILE), $pg_sockdir, $pg_bin, and
+# $pg_ctl, a script taking stop|start|restart; pg_psql runs psql as the
+# volact role, pg_admin_psql as the superuser.
+# Exits 77 (skip) only when the PostgreSQL server binaries are not installed.
+start_postgres() {
+  local dir=$1 bin user="" run=() pw adminpw
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2> /dev/null | sort -V | tail -1)
+  if [ -z "$bin" ] || [ ! -x "$bin/initdb" ] || [ ! -x "$bin/pg_ctl" ]; then
+    echo "SKIP: the PostgreSQL server is not installed (apt-get install postgresql)"
+    exit 77
+  fi
+  mkdir -p "$dir/data"
+  if [ "$(id -u)" -eq 0 ]; then
+    user=nobody
+    run=(setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env --)
+    # nobody must reach DIR: $work stays unlistable, only traversable.
+    chmod 0711 "$work"
+    chown -R nobody:nogroup "$dir"
+  fi
+  chmod 0700 "$dir" "$dir/data"
+  pw=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  adminpw=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  (umask 077; printf '%s\n' "$adminpw" > "$dir/admin.pw")
+  [ -z "$user" ] || chown nobody:nogroup "$dir/admin.pw"
+  "${run[@]}" "$bin/initdb" -D "$dir/data" -U postgres --pwfile="$dir/admin.pw" \
+    --auth=scram-sha-256 -E UTF8 --locale=C.UTF-8 > "$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log" >&2; fail "initdb failed"; }
+  rm -f "$dir/admin.pw"
+  echo "include 'volact-test.conf'" >> "$dir/data/postgresql.conf"
+  cat > "$dir/pg_ctl" << CTL
+#!/bin/sh
+exec ${run[*]} "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 -m fast "\$@"
+CTL
+  chmod 0755 "$dir/pg_ctl"
+  # Set before the first start: a server that did start is stopped by cleanup.
+  pg_ctl="$dir/pg_ctl"
+  for _ in $(seq 20); do
+    pg_port=$(random_port)
+    cat > "$dir/data/volact-test.conf" << CONF
+listen_addresses = '127.0.0.1'
+port = $pg_port
+unix_socket_directories = '$dir'
+fsync = on
+synchronous_commit = on
+full_page_writes = on
+max_connections = 40
+# tests/test-pg-store's deadlock is found in 0.2 s instead of 1 s.
+deadlock_timeout = '200ms'
+password_encryption = 'scram-sha-256'
+CONF
+    [ -z "$user" ] || chown nobody:nogroup "$dir/data/volact-test.conf"
+    : > "$dir/postgres.log"
+    [ -z "$user" ] || chown nobody:nogroup "$dir/postgres.log"
+    "$pg_ctl" start > /dev/null 2>&1 && break
+    grep -q "could not bind\|could not create any TCP/IP sockets" "$dir/postgres.log" \
+      || { cat "$dir/postgres.log" >&2; fail "PostgreSQL did not start"; }
+    pg_port=""
+  done
+  [ -n "$pg_port" ] || fail "no free port found for PostgreSQL"
+  pg_sockdir=$dir
+  pg_passfile="$dir/passfile"
+  (umask 077
+   printf '*:%s:*:volact:%s\n' "$pg_port" "$pw" > "$pg_passfile"
+   printf '*:%s:*:postgres:%s\n' "$pg_port" "$adminpw" > "$dir/admin.passfile")
+  export PGPASSFILE=$pg_passfile
+  pg_bin=$bin
+  pg_admin_psql -d postgres > /dev/null << SQL || fail "cannot create the volact role"
+CREATE ROLE volact LOGIN PASSWORD '$pw';
+CREATE DATABASE volact OWNER volact;
+SQL
+  pg_uri="postgresql://volact@127.0.0.1:$pg_port/volact"
+}
+
+# pg_admin_psql [PSQL-ARGS...]: psql as the superuser, over the unix socket (start_postgres).
+pg_admin_psql() {
+  PGPASSFILE="$pg_sockdir/admin.passfile" "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 \
+    -h "$pg_sockdir" -p "$pg_port" -U postgres "$@"
+}
+
+# pg_psql [PSQL-ARGS...]: psql as the volact role on the test server (start_postgres).
+pg_psql() {
+  "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 "$pg_uri" "$@"
 }

@@ -14,6 +14,7 @@ packages=(build-essential autoconf automake libtool libltdl-dev pkg-config
   libsoup-3.0-dev glib-networking curl chromium chromium-driver python3-selenium fonts-dejavu-core)
 packages+=(prometheus python3-prometheus-client) # tests/test-metrics: promtool, the Python parser
 packages+=(clang libclang-rt-14-dev) # fuzz/: libFuzzer targets (.ci/run, make fuzz)
+packages+=(postgresql libpq-dev) # core/store/: libpq; tests/pg-store.sh runs a real server
 packages+=(debhelper dpkg-dev fakeroot lintian systemd) # tools/package-test.sh (.ci/run)
 missing=()
 for p in "${packages[@]}"; do
