@@ -24,6 +24,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "bootstrap: installing ${missing[*]}"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
   $sudo apt-get update -qq
+  # The tests start their own PostgreSQL servers (tests/lib.sh start_postgres): the package's
+  # system-wide "main" cluster would only take memory and port 5432.
+  if [[ " ${missing[*]} " == *" postgresql "* ]]; then
+    $sudo mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.d/volact-tests.conf > /dev/null
+  fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
