@@ -19,6 +19,9 @@
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <locale.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -281,6 +284,13 @@ main (int argc, char **argv)
   VolactWeb *web = NULL;
   Reloader reloader = { 0 };
 
+#ifdef __GLIBC__
+  /* A fixed threshold: blocks of 128 KiB and more (a backlog's journal group, a large
+   * reply) are mapped and go back to the system when freed. Left dynamic, glibc raises
+   * the threshold to the largest block freed, and from then on such blocks come from the
+   * heaps and keep their pages: 5 MiB more RSS at 1,000,000 records (bench/README.md). */
+  mallopt (M_MMAP_THRESHOLD, 128 * 1024);
+#endif
   setlocale (LC_ALL, "");
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
