@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "volact-config.h"
+#include "volact-pg.h"
 
 #include "volact-error.h"
 
@@ -19,6 +20,7 @@ typedef enum {
   KEY_BOOL,      /* true/false (or 1/0), as GKeyFile writes them */
   KEY_DOMAIN,    /* one DNS name, or empty */
   KEY_DOMAINS,   /* ';' or ','-separated DNS names, possibly none */
+  KEY_STORE,     /* "sqlite" or a postgresql:// URI (docs/store.md) */
 } KeyType;
 
 typedef struct {
@@ -73,6 +75,11 @@ static const KeySpec keys[] = {
     "sources the limits track at most (least recently seen forgotten first)" },
   { "limit-exempt", KEY_ADDRESSES, OFF (limit_exempt), "127.0.0.1;::1", 0, 1,
     "addresses never limited (an IPv6 address exempts its /64)" },
+  /* Where client records are kept: this host alone, or a pool of hosts (docs/store.md). */
+  { "store", KEY_STORE, OFF (store), "sqlite", 0, 0,
+    "sqlite (this host counts alone) or a postgresql:// URI the hosts of a pool share" },
+  { "store-host-name", KEY_STRING, OFF (store_host_name), "", 0, 0,
+    "this host's name among the hosts of a shared store (empty: the system host name)" },
   { "event-log-size", KEY_UINT, OFF (event_cap_mb), "64", 1, 65536,
     "size cap of the event log in MiB; the oldest events go first" },
   /* The HTTPS listener: dashboard and /metrics (docs/web.md). Off unless web-port is set. */
@@ -275,6 +282,10 @@ parse_value (VolactConfig *cfg, const KeySpec *k, const char *text, GError **err
           return FALSE;
         }
       }
+      break;
+    case KEY_STORE:
+      if (!g_str_equal (value, "sqlite") && !volact_pg_uri_check (value, error))
+        return FALSE;
       break;
     case KEY_STRING:
       if (strlen (value) > 256) {

@@ -18,6 +18,8 @@ typedef struct {
   char **listen;         /* addresses to listen on (IPv4 or IPv6 literals) */
   guint port;            /* TCP port for clients, 1..65535 */
   char *state_dir;       /* host identity, settings, client records */
+  char *store;           /* "sqlite" or a postgresql:// URI (docs/store.md) */
+  char *store_host_name; /* this host's name in a shared store ("" = the system host name) */
   char **plugin_dirs;    /* searched in order */
   char *license_dir;     /* signed license data */
   char *trust;           /* PEM file: trusted authority certificates (NULL: not set) */

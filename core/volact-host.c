@@ -298,6 +298,13 @@ volact_host_new (VolactConfig *cfg, GError **error)
       = volact_records_open (cfg->state_dir, (guint64) cfg->event_cap_mb * 1024 * 1024, error);
   if (host->records == NULL)
     return NULL;
+  if (!g_str_equal (cfg->store, "sqlite")
+      && !volact_records_share (host->records, cfg->store,
+                                *cfg->store_host_name ? cfg->store_host_name : g_get_host_name (),
+                                error)) {
+    g_prefix_error (error, "store: ");
+    return NULL;
+  }
   on_clock_check (host); /* the first sample */
   host->clock_source = g_timeout_source_new_seconds (1);
   g_source_set_callback (host->clock_source, on_clock_check, host, NULL);

@@ -197,7 +197,7 @@ static const TableShape shapes[] = {
     "pool:text:NO cmid:uuid:NO last_seen:bigint:NO host:text:NO name:text:NO edition:text:NO "
     "flags:integer:NO state:smallint:NO written:timestamp with time zone:NO" },
   { "volact_events",
-    "host:text:NO seq:bigint:NO time:bigint:NO event:integer:NO cmid:uuid:YES name:text:YES "
+    "host:text:NO store:bigint:NO seq:bigint:NO time:bigint:NO event:integer:NO cmid:uuid:YES name:text:YES "
     "edition:text:YES address:text:YES result:bigint:YES count:integer:YES "
     "minimum:integer:YES flags:integer:NO message:text:YES" },
 };
@@ -229,7 +229,7 @@ test_schema_created (void **state)
                     " GROUP BY constraint_name) k USING (constraint_name)"
                     " WHERE tc.constraint_type = 'PRIMARY KEY'"
                     " AND tc.table_name LIKE 'volact\\_%'");
-  assert_string_equal (keys, "volact_clients(pool,cmid) volact_events(host,seq) volact_hosts(name)");
+  assert_string_equal (keys, "volact_clients(pool,cmid) volact_events(host,store,seq) volact_hosts(name)");
   indexes = sql_value ("SELECT string_agg(regexp_replace(indexdef, '.* USING btree ', ''), ' '"
                        " ORDER BY indexdef) FROM pg_indexes WHERE tablename = 'volact_clients'"
                        " AND indexname NOT LIKE '%pkey'");

@@ -131,6 +131,23 @@ print_dns (GVariantDict *d)
   }
 }
 
+/* Where the client records are kept (docs/store.md). */
+static void
+print_store (GVariantDict *d)
+{
+  const char *store = lookup_str (d, "store", "sqlite");
+
+  if (g_str_equal (store, "sqlite")) {
+    printf ("Record store: this host alone (SQLite)\n");
+    return;
+  }
+  printf ("Record store: shared (PostgreSQL) as %s: %s\n", lookup_str (d, "store_host_name", "?"),
+          g_str_equal (lookup_str (d, "store_state", ""), "degraded")
+              ? "DEGRADED, the database cannot take records: answering from the last known count "
+                "plus this host's new machines (docs/store.md)"
+              : "counting with the other hosts of the pool");
+}
+
 /* License files the host refused at its last load, and what they leave unserved. */
 static void
 print_refused (GVariantDict *d)
@@ -204,6 +221,7 @@ print_license (GVariantDict *d, gboolean verbose)
     printf (" (port %u after a restart)", lookup_uint (d, "port_after_restart"));
   printf ("\n");
   print_dns (d);
+  print_store (d);
   printf ("KMS priority: %s\n", lookup_str (d, "priority", "Normal"));
   print_refused (d);
   if (verbose) {

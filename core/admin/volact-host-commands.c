@@ -227,6 +227,23 @@ describe_refused (GVariantDict *d, const VolactCatalog *catalog)
   g_variant_dict_insert (d, "not_served", "as", &entries);
 }
 
+/* Where the client records are kept (docs/store.md). */
+static void
+describe_store (VolactHost *host, GVariantDict *d)
+{
+  VolactRecordsStats st;
+
+  volact_records_get_stats (host->records, &st);
+  g_variant_dict_insert (d, "store", "s", st.shared ? "postgresql" : "sqlite");
+  if (!st.shared)
+    return;
+  g_variant_dict_insert (d, "store_host_name", "s",
+                         *host->cfg->store_host_name ? host->cfg->store_host_name
+                                                     : g_get_host_name ());
+  g_variant_dict_insert (d, "store_state", "s", st.store_degraded ? "degraded" : "shared");
+  g_variant_dict_insert (d, "store_pulled", "t", st.store_pulled);
+}
+
 static GVariant *
 cmd_describe (VolactHost *host, gboolean verbose, GError **error)
 {
@@ -274,6 +291,7 @@ cmd_describe (VolactHost *host, gboolean verbose, GError **error)
       g_variant_dict_insert (d, "port_after_restart", "u", next);
   }
   volact_cmd_describe_dns (host, d);
+  describe_store (host, d);
   g_variant_dict_insert (d, "priority", "s", host->state->low_priority ? "Low" : "Normal");
   volact_answer_describe_intervals (d, catalog, host->state->activation_interval,
                                     host->state->renewal_interval);

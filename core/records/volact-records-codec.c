@@ -480,7 +480,7 @@ volact_records_prepare_writer (VolactRecords *records, GError **error)
              "ON CONFLICT (cmid, edition, vm) DO UPDATE SET first = min (first, excluded.first), "
              "  last = max (last, excluded.last)", error))
       || !(records->st_applied = volact_records_prepare (db, p,
-             "UPDATE journal_state SET applied = ?1 WHERE id = 1", error))
+             "UPDATE journal_state SET applied = ?1, pushed = ?2 WHERE id = 1", error))
       || !(records->st_cap_delete = volact_records_prepare (db, p,
              "DELETE FROM events WHERE id <= "
              "  (SELECT id FROM events ORDER BY id LIMIT 1 OFFSET ?1)", error)))

@@ -307,19 +307,22 @@ read_group (VolactJournal *journal, guint64 offset, GroupHeader *h)
   return r == (ssize_t) h->bytes && group_crc (h, journal->buf->data) == h->crc;
 }
 
-gboolean
-volact_journal_read (VolactJournal *journal, guint64 store_id, guint64 applied, Row **rows,
-                     guint *n_rows, GError **error)
+/* Reads the valid groups from the start of the file, stopping before LIMIT (an offset) and at
+ * the first group that is damaged or out of sequence; calls FUNC with the rows of each group
+ * after sequence number AFTER (a chain FUNC owns). *END and *NEXT_SEQ: where the valid groups
+ * end, and the sequence number after them (0: none). */
+static gboolean
+scan (VolactJournal *journal, guint64 after, guint64 limit, VolactJournalFunc func, gpointer data,
+      guint64 *end, guint64 *next_seq, GError **error)
 {
-  Row *head = NULL, **tail = &head;
   guint64 offset = 0, expected = 0;
-  guint n = 0;
   GroupHeader h;
 
-  journal->store_id = store_id;
-  while (read_group (journal, offset, &h)) {
+  while (offset < limit && read_group (journal, offset, &h)) {
     const guint8 *p = journal->buf->data;
     gsize left = h.bytes;
+    Row *head = NULL, **tail = &head;
+    guint n = 0;
 
     if (expected != 0 && h.first_seq != expected)
       break; /* the rest of an earlier round */
@@ -333,7 +336,7 @@ volact_journal_read (VolactJournal *journal, guint64 store_id, guint64 applied, 
                      journal->path, h.first_seq, i);
         return FALSE;
       }
-      if (h.first_seq + i <= applied) { /* clients.db has it already */
+      if (h.first_seq + i <= after) { /* the caller has it already */
         g_free (row);
         continue;
       }
@@ -343,12 +346,57 @@ volact_journal_read (VolactJournal *journal, guint64 store_id, guint64 applied, 
     }
     expected = h.first_seq + h.rows;
     offset += sizeof h + h.bytes;
+    if (n > 0 && !func (head, n, expected - n, data, error))
+      return FALSE;
+  }
+  *end = offset;
+  *next_seq = expected;
+  return TRUE;
+}
+
+typedef struct {
+  Row *head, **tail;
+  guint n;
+} Collect;
+
+static gboolean
+collect (Row *rows, guint n, guint64 first_seq, gpointer data, GError **error)
+{
+  Collect *c = data;
+
+  *c->tail = rows;
+  while (*c->tail != NULL)
+    c->tail = &(*c->tail)->next;
+  c->n += n;
+  return TRUE;
+}
+
+gboolean
+volact_journal_read (VolactJournal *journal, guint64 store_id, guint64 applied, Row **rows,
+                     guint *n_rows, GError **error)
+{
+  Collect c = { NULL, &c.head, 0 };
+  guint64 end = 0, expected = 0;
+
+  journal->store_id = store_id;
+  if (!scan (journal, applied, G_MAXUINT64, collect, &c, &end, &expected, error)) {
+    volact_records_free_rows (c.head);
+    return FALSE;
   }
   journal->next_seq = MAX (applied, expected ? expected - 1 : 0) + 1;
-  journal->offset = offset;
-  *rows = head;
-  *n_rows = n;
+  journal->offset = end;
+  *rows = c.head;
+  *n_rows = c.n;
   return TRUE;
+}
+
+gboolean
+volact_journal_scan (VolactJournal *journal, guint64 after, VolactJournalFunc func, gpointer data,
+                     GError **error)
+{
+  guint64 end, next;
+
+  return scan (journal, after, journal->offset, func, data, &end, &next, error);
 }
 
 gboolean

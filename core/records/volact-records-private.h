@@ -77,6 +77,7 @@ typedef struct {
 } PoolInfo;
 
 typedef struct _VolactJournal VolactJournal;
+typedef struct _VolactPool VolactPool;
 
 /* One client request of the writer's open transaction, for report_hours. */
 typedef struct {
@@ -138,7 +139,9 @@ struct _VolactRecords {
   /* Writer thread only (and open/close around it). */
   GThread *writer;
   VolactJournal *journal;
-  guint64 store_id; /* journal_state.store */
+  guint64 store_id;   /* journal_state.store */
+  guint64 pushed_seq; /* the last journal row known to be in the shared store */
+  VolactPool *pool;   /* the shared store, or NULL (set before any row is queued) */
   sqlite3 *db;
   sqlite3_stmt *st_begin, *st_commit, *st_rollback;
   sqlite3_stmt *st_pool, *st_edition, *st_client, *st_event, *st_purge, *st_clamp, *st_names;
@@ -231,6 +234,15 @@ G_GNUC_INTERNAL void volact_journal_close (VolactJournal *journal);
 G_GNUC_INTERNAL gboolean volact_journal_read (VolactJournal *journal, guint64 store_id,
                                               guint64 applied, Row **rows, guint *n_rows,
                                               GError **error);
+/* A group's rows after the point asked (a chain FUNC owns), the first one's sequence number;
+ * FALSE stops the scan (with ERROR set if it failed). */
+typedef gboolean (*VolactJournalFunc) (Row *rows, guint n, guint64 first_seq, gpointer data,
+                                       GError **error);
+/* Calls FUNC on the rows appended so far after sequence number AFTER, group by group, in order
+ * (the writer catching the shared store up). */
+G_GNUC_INTERNAL gboolean volact_journal_scan (VolactJournal *journal, guint64 after,
+                                              VolactJournalFunc func, gpointer data,
+                                              GError **error);
 /* Makes the chain BATCH durable as one group (one write, one fdatasync); *LAST_SEQ is the
  * sequence number of its last row. */
 G_GNUC_INTERNAL gboolean volact_journal_append (VolactJournal *journal, const Row *batch,
@@ -245,11 +257,33 @@ G_GNUC_INTERNAL gboolean volact_records_apply (VolactRecords *records, Row *batc
                                                guint64 applied, GPtrArray *warnings,
                                                GError **error);
 
+/* ---------------------------------------------------------------- the shared store (-pool.c) */
+
+/* Writer thread: writes BATCH (N rows, the last with sequence number LAST_SEQ) to the shared
+ * store when it is caught up; TRUE if it did. Otherwise (degraded, or behind) the rows wait
+ * in the journal for volact_pool_catch_up. */
+G_GNUC_INTERNAL gboolean volact_pool_push (VolactRecords *records, const Row *batch, guint n,
+                                           guint64 last_seq);
+/* Writer thread: whether the shared store has every row of the journal (TRUE with none). */
+G_GNUC_INTERNAL gboolean volact_pool_caught_up (VolactRecords *records);
+/* Writer thread: when volact_pool_catch_up should run next (monotonic µs; G_MAXINT64: no need). */
+G_GNUC_INTERNAL gint64 volact_pool_retry_at (VolactRecords *records);
+/* Writer thread: writes the rows the store lacks, from the journal, in order (a bounded
+ * number per call); back from degraded once it has them all. */
+G_GNUC_INTERNAL void volact_pool_catch_up (VolactRecords *records);
+/* Stops the pull thread (before the writer stops); volact_pool_free after the writer. */
+G_GNUC_INTERNAL void volact_pool_stop (VolactRecords *records);
+G_GNUC_INTERNAL void volact_pool_free (VolactPool *pool);
+G_GNUC_INTERNAL void volact_pool_stats_locked (VolactRecords *records, VolactRecordsStats *stats);
+
 /* ---------------------------------------------------------------- pools and editions
  * (volact-records.c) */
 
 G_GNUC_INTERNAL void volact_records_pool_set (VolactRecords *records, guint id, const char *name,
                                               guint retention_days);
+/* The id of pool NAME, created with the default retention if new (its retention kept if
+ * not); 0 if the pool table is full. */
+G_GNUC_INTERNAL guint volact_records_pool_find_locked (VolactRecords *records, const char *name);
 G_GNUC_INTERNAL void volact_records_edition_set (VolactRecords *records, guint id,
                                                  const char *name);
 

@@ -104,13 +104,16 @@ static const char summary_sql[]
 /* Version 4: where clients.db stands in the journal (volact-records-journal.c). store is
  * drawn at random when the table is made, so a journal is only ever replayed into the
  * database it was written for; applied is the sequence number of the last journal row
- * committed here, in the same transaction as that row. */
+ * committed here, in the same transaction as that row; pushed, the last one known to be in
+ * the shared store (volact-records-pool.c; written with the next transaction, so it may lag:
+ * writing a row to the shared store again changes nothing). */
 static const char journal_sql[]
     = "CREATE TABLE IF NOT EXISTS journal_state ("
       "  id INTEGER PRIMARY KEY CHECK (id = 1),"
       "  store INTEGER NOT NULL,"
-      "  applied INTEGER NOT NULL);"
-      "INSERT OR IGNORE INTO journal_state VALUES (1, abs (random ()) % 9007199254740991 + 1, 0);";
+      "  applied INTEGER NOT NULL,"
+      "  pushed INTEGER NOT NULL);"
+      "INSERT OR IGNORE INTO journal_state VALUES (1, abs (random ()) % 9007199254740991 + 1, 0, 0);";
 
 /* Builds the summaries from the events a version 1 database holds (%u: the request event). */
 static const char summary_build_sql[]
@@ -272,7 +275,7 @@ replay_journal (VolactRecords *records, GError **error)
   gboolean ok;
 
   if (!(stmt = volact_records_prepare (records->db, records->path,
-                                       "SELECT store, applied FROM journal_state WHERE id = 1",
+                                       "SELECT store, applied, pushed FROM journal_state WHERE id = 1",
                                        error)))
     return FALSE;
   if (sqlite3_step (stmt) != SQLITE_ROW)
@@ -280,6 +283,7 @@ replay_journal (VolactRecords *records, GError **error)
                                    "cannot read where it stands in the journal", error);
   records->store_id = (guint64) sqlite3_column_int64 (stmt, 0);
   applied = (guint64) sqlite3_column_int64 (stmt, 1);
+  records->pushed_seq = (guint64) sqlite3_column_int64 (stmt, 2);
   sqlite3_reset (stmt);
   if (!(records->journal = volact_journal_open (path, error))
       || !volact_journal_read (records->journal, records->store_id, applied, &rows, &n, error))
@@ -390,6 +394,7 @@ records_free (VolactRecords *records)
   if (records->db)
     sqlite3_close (records->db);
   volact_journal_close (records->journal);
+  volact_pool_free (records->pool);
   volact_records_free_rows (records->head);
   g_array_unref (records->w_hours);
   volact_index_free (records->index);
@@ -456,6 +461,7 @@ volact_records_close (VolactRecords *records)
 
   if (records == NULL)
     return;
+  volact_pool_stop (records); /* it merges into the index: before the writer goes */
   g_mutex_lock (&records->lock);
   records->stopping = TRUE;
   g_cond_signal (&records->wake);

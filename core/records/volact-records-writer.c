@@ -273,6 +273,7 @@ volact_records_apply (VolactRecords *records, Row *batch, guint64 applied, GPtrA
       goto fail;
   }
   sqlite3_bind_int64 (records->st_applied, 1, (sqlite3_int64) applied);
+  sqlite3_bind_int64 (records->st_applied, 2, (sqlite3_int64) records->pushed_seq);
   if (!volact_records_write_hours (records) || !enforce_cap (records)
       || !volact_records_step_done (records->st_applied))
     goto fail;
@@ -365,7 +366,8 @@ apply_unapplied (VolactRecords *records, Unapplied *u, GPtrArray *warnings)
   } else {
     if (u->attempts > 0)
       g_message ("volact records: writing to %s again", records->path);
-    volact_journal_rewind (records->journal);
+    if (volact_pool_caught_up (records)) /* else the shared store still needs them */
+      volact_journal_rewind (records->journal);
   }
   volact_records_free_rows (u->head);
   u->head = u->tail = NULL;
@@ -410,7 +412,8 @@ volact_records_writer_main (gpointer data)
   for (;;) {
     Row *batch, *last;
     guint n, attempts = 0, delay = RETRY_MIN_MS;
-    gboolean ok = FALSE, due = FALSE, apply = FALSE, done = FALSE;
+    gboolean ok = FALSE, due = FALSE, apply = FALSE, done = FALSE, catch_up = FALSE;
+    guint64 seq = 0;
     guint64 committed;
     gint64 started, took = 0;
 
@@ -425,11 +428,13 @@ volact_records_writer_main (gpointer data)
           volact_records_purge_all_locked (records, real_now ());
         }
         apply = apply_due_locked (records, &u, mono);
-        if (apply || (records->head != NULL && u.n < VOLACT_RECORDS_UNAPPLIED_MAX)
+        catch_up = mono >= volact_pool_retry_at (records);
+        if (apply || catch_up || (records->head != NULL && u.n < VOLACT_RECORDS_UNAPPLIED_MAX)
             || (records->stopping && u.n == 0))
           break;
         if (u.n > 0)
           wake_at = MIN (wake_at, MAX (u.since + (gint64) APPLY_INTERVAL_MS * 1000, u.retry_at));
+        wake_at = MIN (wake_at, volact_pool_retry_at (records));
         records->writer_waiting = TRUE;
         g_cond_wait_until (&records->wake, &records->lock, wake_at);
         records->writer_waiting = FALSE;
@@ -454,6 +459,8 @@ volact_records_writer_main (gpointer data)
       if (done)
         break;
     }
+    if (catch_up)
+      volact_pool_catch_up (records);
     if (chain == NULL) {
       if (apply)
         apply_unapplied (records, &u, warnings);
@@ -470,7 +477,6 @@ volact_records_writer_main (gpointer data)
     while (lost == 0) {
       g_autoptr (GError) error = NULL;
       gboolean stopping;
-      guint64 seq;
 
       started = g_get_monotonic_time ();
       ok = volact_journal_append (records->journal, batch, &seq, &error);
@@ -495,6 +501,10 @@ volact_records_writer_main (gpointer data)
       lost += n; /* only at shutdown: later rows are dropped too */
     if (ok && attempts > 0)
       g_message ("volact records: writing to %s again", records->path);
+    /* With a shared store, acknowledged once the database has it too (or it cannot take it:
+     * then the journal keeps it until it can). */
+    if (ok && records->pool != NULL)
+      volact_pool_push (records, batch, n, seq);
 
     committed = last->ticket;
     group[1] = group[0];

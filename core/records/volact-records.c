@@ -78,6 +78,14 @@ pool_get_locked (VolactRecords *records, const char *name, guint retention_days)
   return id;
 }
 
+guint
+volact_records_pool_find_locked (VolactRecords *records, const char *name)
+{
+  guint id = pool_lookup_locked (records, name);
+
+  return id != 0 ? id : pool_get_locked (records, name, 0);
+}
+
 void
 volact_records_edition_set (VolactRecords *records, guint id, const char *name)
 {
@@ -327,5 +335,6 @@ volact_records_get_stats (VolactRecords *records, VolactRecordsStats *stats)
   memcpy (stats->commit_buckets, records->commit_buckets, sizeof stats->commit_buckets);
   memcpy (stats->machines, records->machines, sizeof stats->machines);
   stats->clock_jumps = records->clock_jumps;
+  volact_pool_stats_locked (records, stats);
   volact_records_unlock (records);
 }

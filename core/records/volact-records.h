@@ -180,6 +180,8 @@ typedef enum {
   VOLACT_EVENT_SOURCE_LIMITED = 1020,  /* a client source hit its rate or connection limit */
   VOLACT_EVENT_NEW_CMID_LIMIT = 1021, /* a client source hit its new machine ID quota */
   VOLACT_EVENT_CLOCK_CHANGED = 1030, /* the wall clock jumped (docs/events.md, "Clock changes") */
+  VOLACT_EVENT_STORE_DEGRADED = 1040, /* the shared store cannot take records (docs/store.md) */
+  VOLACT_EVENT_STORE_CAUGHT_UP = 1041, /* it takes them again, and has every one */
   VOLACT_EVENT_CLIENT_REQUEST = 12290, /* the KMS operations guide's activation event */
   VOLACT_EVENT_DNS_PUBLISH_FAILED = 12293, /* the guide's DNS publishing failure (core/dns/) */
 } VolactEventId;
@@ -190,6 +192,20 @@ typedef enum {
  * never in a handler.
  */
 gboolean volact_records_flush (VolactRecords *records, guint timeout_ms);
+
+/**
+ * Counts with the other hosts of a shared store (docs/store.md): URI is a
+ * `postgresql://` URI (checked: VOLACT_E_CONFIG naming the key at fault),
+ * HOST_NAME this host's name in it (unique among the hosts of the pool). From
+ * now on each group of records is written to the database before it is
+ * acknowledged, and the records other hosts write are merged into the count
+ * about once a second. A database that cannot be reached is not an error: the
+ * host starts degraded (event 1040), acknowledges from its journal alone and
+ * writes the waiting records once it can (event 1041). Call once, after
+ * volact_records_open and before counting.
+ */
+gboolean volact_records_share (VolactRecords *records, const char *uri, const char *host_name,
+                               GError **error);
 
 /** volact_records_pool_count with an explicit "now" (unix seconds). */
 guint volact_records_pool_count_at (VolactRecords *records, const char *pool, guint retention_days,
@@ -252,6 +268,9 @@ typedef struct {
    * licensing-status-summary report counts; kept as visits come and records expire. */
   guint64 machines[VOLACT_RECORDS_N_STATES];
   guint64 clock_jumps; /* wall clock jumps the clock watch saw (volact_records_clock_check) */
+  gboolean shared;         /* counting with the other hosts of a shared store */
+  gboolean store_degraded; /* the shared store cannot take records: events 1040/1041 */
+  guint64 store_pulled;    /* records of other hosts merged into the count */
 } VolactRecordsStats;
 
 /** A snapshot of the counters above (for `volactctl health`, bench, tests). */

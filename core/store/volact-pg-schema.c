@@ -38,6 +38,7 @@ static const char *const migrations[] = {
   "CREATE INDEX volact_clients_pool_last_seen ON volact_clients (pool, last_seen);"
   "CREATE TABLE volact_events ("
   "  host text NOT NULL,"
+  "  store bigint NOT NULL,"
   "  seq bigint NOT NULL,"
   "  time bigint NOT NULL,"
   "  event integer NOT NULL,"
@@ -50,7 +51,7 @@ static const char *const migrations[] = {
   "  minimum integer,"
   "  flags integer NOT NULL DEFAULT 0,"
   "  message text,"
-  "  PRIMARY KEY (host, seq));",
+  "  PRIMARY KEY (host, store, seq));",
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == VOLACT_PG_SCHEMA_VERSION);
 

@@ -1,0 +1,642 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Client records: the shared store (docs/store.md). With `store =
+ * postgresql://...`, the hosts of a pool count together:
+ *
+ * - Push (writer thread): each group of rows, once durable in the journal,
+ *   is written to the database in one transaction (client records upserted,
+ *   events inserted, both idempotent) before it is acknowledged. When the
+ *   database cannot take it, the host goes degraded: it acknowledges from
+ *   the journal alone, keeps the journal (it is not rewound) and retries;
+ *   once back, it writes every row after the last one the database has, in
+ *   order, and says how many (events 1040 and 1041).
+ * - Pull (a thread of its own, with its own connection): every second it
+ *   reads the client records other hosts wrote since it last looked and
+ *   merges them into the count index, so a host counts every machine ID any
+ *   host of the pool saw within retention.
+ */
+#include "config.h"
+
+#include "volact-records-private.h"
+
+#include "volact-error.h"
+#include "volact-pg.h"
+
+#include <string.h>
+
+/* Degraded: try the database again this often. */
+#define RETRY_US (2 * G_USEC_PER_SEC)
+/* Catching up writes at most this many rows per writer round, so new groups are not held. */
+#define CATCH_UP_ROWS 16384
+/* The pull: how often, how many rows per query, and how far back each round looks again
+ * (a transaction that began earlier may commit after the last round read past its rows). */
+#define PULL_US (1 * G_USEC_PER_SEC)
+#define PULL_PAGE 5000
+#define PULL_OVERLAP "10 seconds"
+/* Every this many pull rounds, records past retention are deleted from the database. */
+#define EXPIRE_ROUNDS 600
+
+struct _VolactPool {
+  char *uri, *host_name;
+  /* Writer thread only. */
+  VolactPg *push;
+  gint64 retry_at; /* monotonic µs */
+  guint64 caught_up_rows;
+  gint64 degraded_since; /* unix s, for the event */
+  /* Under records->lock: read by the stats. */
+  gboolean degraded;
+  guint64 pulled; /* records merged from other hosts */
+  /* The pull thread. */
+  GThread *thread;
+  GMutex lock;
+  GCond wake;
+  gboolean stopping;
+};
+
+/* ---------------------------------------------------------------- PostgreSQL arrays */
+
+/* A text-format array parameter: {"a","b",NULL} or {1,2}. */
+static void
+array_sep (GString *a)
+{
+  if (a->len > 1)
+    g_string_append_c (a, ',');
+}
+
+static void
+array_text (GString *a, const char *text)
+{
+  array_sep (a);
+  if (text == NULL) {
+    g_string_append (a, "NULL");
+    return;
+  }
+  g_string_append_c (a, '"');
+  for (const char *p = text; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      g_string_append_c (a, '\\');
+    g_string_append_c (a, *p);
+  }
+  g_string_append_c (a, '"');
+}
+
+static void
+array_int (GString *a, gint64 value)
+{
+  array_sep (a);
+  g_string_append_printf (a, "%" G_GINT64_FORMAT, value);
+}
+
+/* ---------------------------------------------------------------- push */
+
+enum { C_POOL, C_CMID, C_SEEN, C_NAME, C_EDITION, C_FLAGS, C_STATE, C_N };
+enum {
+  E_SEQ,
+  E_TIME,
+  E_EVENT,
+  E_CMID,
+  E_NAME,
+  E_EDITION,
+  E_ADDRESS,
+  E_RESULT,
+  E_COUNT,
+  E_MINIMUM,
+  E_FLAGS,
+  E_MESSAGE,
+  E_N
+};
+
+typedef struct {
+  GString *clients[C_N];
+  GString *events[E_N];
+  guint n_clients, n_events;
+  char store[24];
+  const char *host;
+} Push;
+
+static const char push_clients_sql[]
+    = "INSERT INTO volact_clients (pool, cmid, last_seen, host, name, edition, flags, state) "
+      "SELECT p, c, l, $8, n, e, f, s FROM unnest ($1::text[], $2::uuid[], $3::bigint[], "
+      "  $4::text[], $5::text[], $6::integer[], $7::smallint[]) AS r (p, c, l, n, e, f, s) "
+      "ON CONFLICT (pool, cmid) DO UPDATE SET "
+      "  host = CASE WHEN excluded.last_seen >= volact_clients.last_seen THEN excluded.host "
+      "    ELSE volact_clients.host END, "
+      "  last_seen = GREATEST (volact_clients.last_seen, excluded.last_seen), "
+      "  name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE volact_clients.name END, "
+      "  edition = excluded.edition, flags = excluded.flags, state = excluded.state, "
+      "  written = statement_timestamp ()";
+
+static const char push_events_sql[]
+    = "INSERT INTO volact_events (host, store, seq, time, event, cmid, name, edition, address, "
+      "  result, count, minimum, flags, message) "
+      "SELECT $13, $14, * FROM unnest ($1::bigint[], $2::bigint[], $3::integer[], $4::uuid[], "
+      "  $5::text[], $6::text[], $7::text[], $8::bigint[], $9::integer[], $10::integer[], "
+      "  $11::integer[], $12::text[]) "
+      "ON CONFLICT DO NOTHING";
+
+static void
+push_init (Push *push, VolactRecords *records)
+{
+  for (int i = 0; i < C_N; i++)
+    push->clients[i] = g_string_new ("{");
+  for (int i = 0; i < E_N; i++)
+    push->events[i] = g_string_new ("{");
+  push->n_clients = push->n_events = 0;
+  g_snprintf (push->store, sizeof push->store, "%" G_GUINT64_FORMAT, records->store_id);
+  push->host = records->pool->host_name;
+}
+
+static void
+push_clear (Push *push)
+{
+  for (int i = 0; i < C_N; i++)
+    g_string_free (push->clients[i], TRUE);
+  for (int i = 0; i < E_N; i++)
+    g_string_free (push->events[i], TRUE);
+}
+
+/* Adds ROW (sequence number SEQ) to PUSH; POOLS[id]: pool names. A machine ID twice in a
+ * group: an upsert may not touch one row twice, so only its latest visit is kept. */
+static void
+push_add (Push *push, const Row *row, guint64 seq, GPtrArray *pools, GHashTable *latest)
+{
+  char cmid[37];
+  g_autofree char *address = NULL;
+  const char *pool = row->pool < pools->len ? g_ptr_array_index (pools, row->pool) : NULL;
+  gboolean client = row->kind == ROW_VISIT && pool != NULL;
+
+  if (row->kind != ROW_VISIT && row->kind != ROW_REFUSAL && row->kind != ROW_HOST_EVENT)
+    return;
+  volact_records_format_cmid (row->cmid, cmid);
+  if (client) {
+    g_autofree char *key = g_strdup_printf ("%s/%s", pool, cmid);
+    if (!g_hash_table_contains (latest, key) || row == g_hash_table_lookup (latest, key)) {
+      guint flags = ((row->flags & ROW_F_COUNTED) ? CLIENT_COUNTED : 0)
+                    | ((row->flags & ROW_F_VM) ? CLIENT_VM : 0);
+      array_text (push->clients[C_POOL], pool);
+      array_text (push->clients[C_CMID], cmid);
+      array_int (push->clients[C_SEEN], row->seen);
+      array_text (push->clients[C_NAME], row->name ? row->name : "");
+      array_text (push->clients[C_EDITION], row->edition_text ? row->edition_text : "");
+      array_int (push->clients[C_FLAGS], flags);
+      array_int (push->clients[C_STATE], row->state);
+      push->n_clients++;
+    }
+  }
+  address = row->address_len ? volact_records_format_address (row->address, row->address_len)
+                             : g_strdup (row->address_text);
+  array_int (push->events[E_SEQ], (gint64) seq);
+  array_int (push->events[E_TIME], row->time);
+  array_int (push->events[E_EVENT], row->event);
+  array_text (push->events[E_CMID], row->kind == ROW_HOST_EVENT ? NULL : cmid);
+  array_text (push->events[E_NAME], row->kind == ROW_HOST_EVENT ? NULL : row->name);
+  array_text (push->events[E_EDITION], row->edition_text);
+  array_text (push->events[E_ADDRESS], address);
+  array_int (push->events[E_RESULT], row->result);
+  array_int (push->events[E_COUNT], row->count);
+  array_int (push->events[E_MINIMUM], row->minimum);
+  array_int (push->events[E_FLAGS], ((row->flags & ROW_F_VM) ? EVENT_VM : 0)
+                                        | ((row->flags & ROW_F_COUNTED) ? EVENT_COUNTED : 0));
+  array_text (push->events[E_MESSAGE], row->message);
+  push->n_events++;
+}
+
+static gboolean
+push_body (VolactPg *pg, gpointer data, GError **error)
+{
+  Push *push = data;
+  const char *p[E_N + 2];
+  PGresult *res;
+
+  if (push->n_clients > 0) {
+    for (int i = 0; i < C_N; i++)
+      p[i] = push->clients[i]->str;
+    p[C_N] = push->host;
+    if (!(res = volact_pg_exec (pg, "volact-push-clients", push_clients_sql, C_N + 1, p, error)))
+      return FALSE;
+    PQclear (res);
+  }
+  if (push->n_events > 0) {
+    for (int i = 0; i < E_N; i++)
+      p[i] = push->events[i]->str;
+    p[E_N] = push->host;
+    p[E_N + 1] = push->store;
+    if (!(res = volact_pg_exec (pg, "volact-push-events", push_events_sql, E_N + 2, p, error)))
+      return FALSE;
+    PQclear (res);
+  }
+  return TRUE;
+}
+
+/* Writes ROWS (FIRST_SEQ and on) to the database in one transaction. */
+static gboolean
+push_rows (VolactRecords *records, const Row *rows, guint64 first_seq, GError **error)
+{
+  VolactPool *pool = records->pool;
+  g_autoptr (GPtrArray) pools = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GHashTable) latest = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  guint64 seq = first_seq;
+  gboolean ok;
+  Push push;
+
+  if (pool->push == NULL && !(pool->push = volact_pg_connect (pool->uri, pool->host_name, error)))
+    return FALSE;
+  g_mutex_lock (&records->lock);
+  for (guint i = 0; i < records->pools->len; i++) {
+    PoolInfo *info = g_ptr_array_index (records->pools, i);
+    g_ptr_array_add (pools, info ? g_strdup (info->name) : NULL);
+  }
+  g_mutex_unlock (&records->lock);
+  for (const Row *row = rows; row != NULL; row = row->next)
+    if (row->kind == ROW_VISIT && row->pool < pools->len && g_ptr_array_index (pools, row->pool)) {
+      char cmid[37];
+      volact_records_format_cmid (row->cmid, cmid);
+      g_hash_table_insert (latest,
+                           g_strdup_printf ("%s/%s", (char *) g_ptr_array_index (pools, row->pool),
+                                            cmid),
+                           (gpointer) row);
+    }
+  push_init (&push, records);
+  for (const Row *row = rows; row != NULL; row = row->next)
+    push_add (&push, row, seq++, pools, latest);
+  for (int i = 0; i < C_N; i++)
+    g_string_append_c (push.clients[i], '}');
+  for (int i = 0; i < E_N; i++)
+    g_string_append_c (push.events[i], '}');
+  ok = push.n_events == 0 || volact_pg_transact (pool->push, push_body, &push, error);
+  push_clear (&push);
+  return ok;
+}
+
+static void
+store_event (VolactRecords *records, guint event, const char *message)
+{
+  if (event == VOLACT_EVENT_STORE_DEGRADED)
+    g_warning ("%s (event %u)", message, event);
+  else
+    g_message ("%s (event %u)", message, event);
+  volact_records_host_event (records, event, message);
+}
+
+static void
+go_degraded (VolactRecords *records, const GError *error)
+{
+  VolactPool *pool = records->pool;
+  gboolean first;
+
+  g_mutex_lock (&records->lock);
+  first = !pool->degraded;
+  pool->degraded = TRUE;
+  g_mutex_unlock (&records->lock);
+  pool->retry_at = g_get_monotonic_time () + RETRY_US;
+  if (first) {
+    g_autofree char *message = g_strdup_printf (
+        "the shared store cannot take records: %s; answering from the last known count plus "
+        "this host's new machines, which wait in clients.journal until it can",
+        error->message);
+    pool->degraded_since = real_now ();
+    pool->caught_up_rows = 0;
+    store_event (records, VOLACT_EVENT_STORE_DEGRADED, message);
+  }
+  if (error->domain == VOLACT_ERROR && error->code == VOLACT_E_IO)
+    g_clear_pointer (&pool->push, volact_pg_free); /* connect afresh next time */
+}
+
+gboolean
+volact_pool_push (VolactRecords *records, const Row *batch, guint n, guint64 last_seq)
+{
+  VolactPool *pool = records->pool;
+  g_autoptr (GError) error = NULL;
+
+  if (pool->degraded || records->pushed_seq + n != last_seq)
+    return FALSE; /* behind: volact_pool_catch_up writes these in order */
+  if (!push_rows (records, batch, last_seq - n + 1, &error)) {
+    go_degraded (records, error);
+    return FALSE;
+  }
+  records->pushed_seq = last_seq;
+  return TRUE;
+}
+
+typedef struct {
+  VolactRecords *records;
+  guint rows;
+} CatchUp;
+
+static gboolean
+catch_up_group (Row *rows, guint n, guint64 first_seq, gpointer data, GError **error)
+{
+  CatchUp *c = data;
+  gboolean ok = push_rows (c->records, rows, first_seq, error);
+
+  volact_records_free_rows (rows);
+  if (!ok)
+    return FALSE;
+  c->records->pushed_seq = first_seq + n - 1;
+  c->rows += n;
+  return c->rows < CATCH_UP_ROWS;
+}
+
+gint64
+volact_pool_retry_at (VolactRecords *records)
+{
+  VolactPool *pool = records->pool;
+
+  return pool != NULL && (pool->degraded || !volact_pool_caught_up (records)) ? pool->retry_at
+                                                                                : G_MAXINT64;
+}
+
+gboolean
+volact_pool_caught_up (VolactRecords *records)
+{
+  return records->pool == NULL
+         || records->pushed_seq >= volact_journal_last_seq (records->journal);
+}
+
+void
+volact_pool_catch_up (VolactRecords *records)
+{
+  VolactPool *pool = records->pool;
+  g_autoptr (GError) error = NULL;
+  CatchUp c = { records, 0 };
+
+  if (pool == NULL || g_get_monotonic_time () < pool->retry_at
+      || (!pool->degraded && volact_pool_caught_up (records)))
+    return;
+  if (!volact_pool_caught_up (records)) {
+    gboolean complete
+        = volact_journal_scan (records->journal, records->pushed_seq, catch_up_group, &c, &error);
+    pool->caught_up_rows += c.rows;
+    if (error != NULL) {
+      go_degraded (records, error);
+      return;
+    }
+    if (complete && !volact_pool_caught_up (records)) {
+      /* Rows from before this host shared its records (the journal had moved on): the
+       * machines they are about reach the store at their next visit. */
+      g_message ("volact records: %" G_GUINT64_FORMAT " records written before this host "
+                 "shared its records are not in the shared store",
+                 volact_journal_last_seq (records->journal) - records->pushed_seq);
+      records->pushed_seq = volact_journal_last_seq (records->journal);
+    }
+  }
+  if (!volact_pool_caught_up (records))
+    return; /* more next round */
+  if (pool->push == NULL && !(pool->push = volact_pg_connect (pool->uri, pool->host_name, &error))) {
+    go_degraded (records, error);
+    return;
+  }
+  if (pool->degraded) {
+    g_autofree char *message = g_strdup_printf (
+        "the shared store takes records again: %" G_GUINT64_FORMAT " records written to it that "
+        "waited in clients.journal for %" G_GINT64_FORMAT " s",
+        pool->caught_up_rows, MAX (real_now () - pool->degraded_since, 0));
+    g_mutex_lock (&records->lock);
+    pool->degraded = FALSE;
+    g_mutex_unlock (&records->lock);
+    store_event (records, VOLACT_EVENT_STORE_CAUGHT_UP, message);
+  }
+}
+
+/* ---------------------------------------------------------------- pull */
+
+/* Merges one record another host wrote: a machine ID new to this host is counted from its
+ * last visit; a known one moves to the later of the two visits. */
+static gboolean
+merge_locked (VolactRecords *records, const char *pool_name, const char *cmid_text, gint64 seen,
+              guint flags, guint state, gint64 now)
+{
+  guint8 cmid[16];
+  guint pool;
+  guint32 cutoff, t;
+  PoolInfo *info;
+  VolactIndexEntry *e;
+
+  if (!volact_records_parse_cmid (cmid_text, cmid) || seen <= 0
+      || (pool = volact_records_pool_find_locked (records, pool_name)) == 0)
+    return FALSE;
+  info = g_ptr_array_index (records->pools, pool);
+  t = clamp_time (MIN (seen, now)); /* never later than now (docs/events.md, "Clock changes") */
+  if (cutoff_for (now, info->retention_days, &cutoff) && t <= cutoff)
+    return FALSE;
+  e = volact_index_lookup (records->index, pool, cmid);
+  if (e == NULL) {
+    if ((e = volact_index_insert (records->index, pool, cmid, &t,
+                                  (flags & CLIENT_COUNTED) ? VOLACT_INDEX_COUNTED : 0))
+        == NULL)
+      return FALSE;
+  } else if (t > e->last_seen) {
+    records->machines[e->state]--;
+    volact_index_touch (records->index, e, &t);
+    volact_index_set_counted (records->index, e, (flags & CLIENT_COUNTED) != 0);
+  } else {
+    return FALSE;
+  }
+  e->state = (guint8) state;
+  records->machines[e->state]++;
+  if (flags & CLIENT_VM)
+    e->flags |= VOLACT_INDEX_VM;
+  else
+    e->flags &= ~VOLACT_INDEX_VM;
+  return TRUE;
+}
+
+static const char pull_sql[]
+    = "SELECT pool, cmid::text, last_seen, flags, state, written::text FROM volact_clients "
+      "WHERE host <> $1 AND (written, pool, cmid) > ($2::timestamptz, $3, $4::uuid) "
+      "ORDER BY written, pool, cmid LIMIT " G_STRINGIFY (PULL_PAGE);
+
+/* One round: every page of records written since the cursor. */
+static gboolean
+pull_round (VolactRecords *records, VolactPg *pg, char **cursor, GError **error)
+{
+  VolactPool *pool = records->pool;
+  g_autofree char *pool_key = g_strdup ("");
+  g_autofree char *cmid_key = g_strdup ("00000000-0000-0000-0000-000000000000");
+  g_autofree char *from = NULL;
+  g_autoptr (PGresult) back = NULL;
+  const char *p1[1];
+
+  /* Start a little before where the last round ended. */
+  p1[0] = *cursor;
+  if (!(back = volact_pg_exec (pg, "volact-pull-back",
+                               "SELECT ($1::timestamptz - interval '" PULL_OVERLAP "')::text", 1,
+                               p1, error)))
+    return FALSE;
+  from = g_strdup (PQgetvalue (back, 0, 0));
+  for (;;) {
+    g_autoptr (PGresult) res = NULL;
+    const char *p[4] = { pool->host_name, from, pool_key, cmid_key };
+    gint64 now = real_now ();
+    int rows;
+    guint merged = 0;
+
+    if (!(res = volact_pg_exec (pg, "volact-pull", pull_sql, 4, p, error)))
+      return FALSE;
+    rows = PQntuples (res);
+    g_mutex_lock (&records->lock);
+    for (int i = 0; i < rows; i++)
+      merged += merge_locked (records, PQgetvalue (res, i, 0), PQgetvalue (res, i, 1),
+                              g_ascii_strtoll (PQgetvalue (res, i, 2), NULL, 10),
+                              (guint) g_ascii_strtoull (PQgetvalue (res, i, 3), NULL, 10),
+                              (guint) g_ascii_strtoull (PQgetvalue (res, i, 4), NULL, 10), now);
+    pool->pulled += merged;
+    volact_records_unlock (records);
+    if (rows == 0)
+      return TRUE;
+    g_free (from);
+    g_free (pool_key);
+    g_free (cmid_key);
+    from = g_strdup (PQgetvalue (res, rows - 1, 5));
+    pool_key = g_strdup (PQgetvalue (res, rows - 1, 0));
+    cmid_key = g_strdup (PQgetvalue (res, rows - 1, 1));
+    g_free (*cursor);
+    *cursor = g_strdup (from);
+    if (rows < PULL_PAGE)
+      return TRUE;
+  }
+}
+
+/* Deletes records past retention from the database, pool by pool (any host may). */
+static gboolean
+expire_round (VolactRecords *records, VolactPg *pg, GError **error)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GArray) cutoffs = g_array_new (FALSE, FALSE, sizeof (guint32));
+  gint64 now = real_now ();
+
+  g_mutex_lock (&records->lock);
+  for (guint i = 1; i < records->pools->len; i++) {
+    PoolInfo *info = g_ptr_array_index (records->pools, i);
+    guint32 cutoff;
+    if (info != NULL && cutoff_for (now, info->retention_days, &cutoff)) {
+      g_ptr_array_add (names, g_strdup (info->name));
+      g_array_append_val (cutoffs, cutoff);
+    }
+  }
+  g_mutex_unlock (&records->lock);
+  for (guint i = 0; i < names->len; i++) {
+    g_autoptr (PGresult) res = NULL;
+    g_autofree char *cutoff = g_strdup_printf ("%u", g_array_index (cutoffs, guint32, i));
+    const char *p[2] = { g_ptr_array_index (names, i), cutoff };
+    if (!(res = volact_pg_exec (pg, "volact-expire",
+                                "DELETE FROM volact_clients WHERE pool = $1 AND last_seen <= $2",
+                                2, p, error)))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gpointer
+pull_main (gpointer data)
+{
+  VolactRecords *records = data;
+  VolactPool *pool = records->pool;
+  g_autofree char *cursor = g_strdup ("-infinity");
+  VolactPg *pg = NULL;
+  guint round = 0, failures = 0;
+
+  for (;;) {
+    g_autoptr (GError) error = NULL;
+    gboolean stopping;
+
+    if (pg == NULL)
+      pg = volact_pg_connect (pool->uri, pool->host_name, &error);
+    if (pg != NULL && pull_round (records, pg, &cursor, &error)
+        && (++round % EXPIRE_ROUNDS != 1 || expire_round (records, pg, &error))) {
+      if (failures > 0)
+        g_message ("volact records: reading the shared store again");
+      failures = 0;
+    } else if (error != NULL) {
+      if (failures++ == 0)
+        g_warning ("volact records: cannot read the other hosts' records from the shared store: "
+                   "%s; counting with what was read so far",
+                   error->message);
+      if (error->domain == VOLACT_ERROR && error->code == VOLACT_E_IO)
+        g_clear_pointer (&pg, volact_pg_free);
+    }
+    g_mutex_lock (&pool->lock);
+    if (!pool->stopping)
+      g_cond_wait_until (&pool->wake, &pool->lock, g_get_monotonic_time () + PULL_US);
+    stopping = pool->stopping;
+    g_mutex_unlock (&pool->lock);
+    if (stopping)
+      break;
+  }
+  volact_pg_free (pg);
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- attaching */
+
+gboolean
+volact_records_share (VolactRecords *records, const char *uri, const char *host_name,
+                      GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  VolactPool *pool;
+
+  g_return_val_if_fail (records != NULL && uri != NULL && host_name != NULL, FALSE);
+  g_return_val_if_fail (records->pool == NULL, FALSE);
+  if (!volact_pg_uri_check (uri, error))
+    return FALSE;
+  if (*host_name == '\0' || strlen (host_name) > 255 || !g_utf8_validate (host_name, -1, NULL)) {
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG,
+                 "store-host-name: must be 1 to 255 bytes of UTF-8");
+    return FALSE;
+  }
+  pool = g_new0 (VolactPool, 1);
+  pool->uri = g_strdup (uri);
+  pool->host_name = g_strdup (host_name);
+  g_mutex_init (&pool->lock);
+  g_cond_init (&pool->wake);
+  /* Connected here so that a host starting against a working database starts shared; if it
+   * cannot, it starts degraded and the writer keeps trying. */
+  pool->push = volact_pg_connect (uri, host_name, &local);
+  g_mutex_lock (&records->lock);
+  records->pool = pool;
+  g_mutex_unlock (&records->lock);
+  if (pool->push == NULL)
+    go_degraded (records, local);
+  else if (!volact_pg_host_seen (pool->push, real_now (), &local))
+    g_warning ("volact records: %s", local->message);
+  pool->thread = g_thread_new ("volact-pool", pull_main, records);
+  return TRUE;
+}
+
+void
+volact_pool_stop (VolactRecords *records)
+{
+  VolactPool *pool = records->pool;
+
+  if (pool == NULL)
+    return;
+  g_mutex_lock (&pool->lock);
+  pool->stopping = TRUE;
+  g_cond_signal (&pool->wake);
+  g_mutex_unlock (&pool->lock);
+  g_thread_join (pool->thread);
+}
+
+void
+volact_pool_free (VolactPool *pool)
+{
+  if (pool == NULL)
+    return;
+  volact_pg_free (pool->push);
+  g_mutex_clear (&pool->lock);
+  g_cond_clear (&pool->wake);
+  g_free (pool->uri);
+  g_free (pool->host_name);
+  g_free (pool);
+}
+
+void
+volact_pool_stats_locked (VolactRecords *records, VolactRecordsStats *stats)
+{
+  VolactPool *pool = records->pool;
+
+  stats->shared = pool != NULL;
+  stats->store_degraded = pool != NULL && pool->degraded;
+  stats->store_pulled = pool != NULL ? pool->pulled : 0;
+}

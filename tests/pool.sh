@@ -1,0 +1,166 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Two hosts sharing one count pool on a real PostgreSQL server (docs/store.md):
+# 3 client machines on host A and 2 server machines on host B give count 5 on
+# both, and the servers are licensed on both; the database stopped while both
+# hosts take activations, then started again: every acknowledged activation is
+# in the database afterwards and the counts agree (events 1040 and 1041);
+# kill -9 of a host under load loses nothing acknowledged from the database.
+set -euo pipefail
+. "$top_srcdir/tests/lib.sh"
+driver="$top_builddir/tests/durability-client"
+
+start_postgres "$work/pg"
+start_authority "$work/authority"
+cat "$top_srcdir/licenses/reference-authority.pem" "$work/authority/authority.pem" > "$work/trust.pem"
+mkdir -p "$work/clients"
+
+# pool_host NAME: an activated host named NAME in the pool; sets port_NAME, pid_NAME.
+pool_host() {
+  local dir="$work/$1" key
+  mkdir -p "$dir"
+  write_fingerprint "$dir" "machine-$1" "cpu-$1"
+  host_conf_extra="store = $pg_uri
+store-host-name = kms-$1"
+  start_host "$dir" "$work/trust.pem"
+  host_conf_extra=""
+  eval "port_$1=$port pid_$1=$host_pid"
+  key=$("$authority" --dir "$work/authority" issue-key --group 24)
+  ctl "$1" ipk "$key" > /dev/null || fail "ipk on $1"
+  ctl "$1" ato > /dev/null || fail "ato on $1"
+}
+ctl() { local h=$1; shift; "$volactctl" --socket "$work/$h/admin.sock" "$@"; }
+count_on() { ctl "$1" --json dli | tr -d '\n ' | sed -n 's/.*"current_count":{[^}]*"windows":\([0-9]*\).*/\1/p'; }
+# wait_count HOST N: until HOST counts N (the pull reads the others' records every second).
+wait_count() {
+  for _ in $(seq 150); do
+    [ "$(count_on "$1")" = "$2" ] && return 0
+    sleep 0.1
+  done
+  fail "host $1 counts $(count_on "$1"), not $2"
+}
+# wait_agree: until both hosts count what the database holds (read again each time: a
+# record acknowledged just now may still be on its way).
+wait_agree() {
+  local total
+  for _ in $(seq 150); do
+    total=$(pg_psql -At -c "SELECT count(*) FROM volact_clients")
+    [ "$(count_on a)" = "$total" ] && [ "$(count_on b)" = "$total" ] && return 0
+    sleep 0.1
+  done
+  fail "the hosts count $(count_on a) and $(count_on b); the database holds $total"
+}
+# ask HOST CMID-SUFFIX EDITION: one machine asks HOST; prints the result code and count.
+ask() {
+  local cmid="00000000-0000-4000-8000-0000000000$2" p
+  p=$(eval echo "\$port_$1")
+  "$client" --host "127.0.0.1:$p" --trust "$work/authority/authority.pem" --json \
+    --state "$work/clients/$1-$cmid.state" activate --edition "$3" --cmid "$cmid" \
+    --name "m$2.example.org" > "$work/ask.json" || true
+  tr -d '\n ' < "$work/ask.json" | sed -n 's/.*"result":"\([^"]*\)".*"count":\([0-9]*\).*/\1 \2/p'
+}
+
+pool_host a
+pool_host b
+ctl a dli | grep -q "^Record store: shared (PostgreSQL) as kms-a: counting with the other hosts" \
+  || { ctl a dli >&2; fail "dli does not say the store is shared"; }
+
+# --- 3 client machines on A, 2 server machines on B: count 5 on both -------------
+for m in 01 02 03; do
+  r=$(ask a "$m" win7-enterprise)
+  [ "${r#* }" -ge 1 ] || fail "client machine $m on A: \"$r\""
+done
+wait_count b 3
+r=$(ask b 11 server2008r2-standard); [ "$r" = "0xC004F038 4" ] || fail "server 11 on B: \"$r\""
+r=$(ask b 12 server2008r2-standard); [ "$r" = "0x00000000 5" ] || fail "server 12 on B: \"$r\""
+r=$(ask b 11 server2008r2-standard); [ "$r" = "0x00000000 5" ] || fail "server 11 again on B: \"$r\""
+# Acknowledged means in the database: each record there, with the host that saw it.
+rows=$(pg_psql -At -c "SELECT host, count(*) FROM volact_clients GROUP BY host ORDER BY host" | tr '\n' ' ')
+[ "$rows" = "kms-a|3 kms-b|2 " ] || fail "the database holds \"$rows\""
+wait_count a 5
+# The servers are licensed on A too (the same machines asking A: still 5).
+r=$(ask a 11 server2008r2-standard); [ "$r" = "0x00000000 5" ] || fail "server 11 on A: \"$r\""
+r=$(ask a 12 server2008r2-standard); [ "$r" = "0x00000000 5" ] || fail "server 12 on A: \"$r\""
+# A client machine still needs 25.
+r=$(ask a 01 win7-enterprise); [ "${r% *}" != "0x00000000" ] || fail "a client licensed at 5"
+# A record names the host of its latest request.
+rows=$(pg_psql -At -c "SELECT host, count(*) FROM volact_clients GROUP BY host ORDER BY host" | tr '\n' ' ')
+[ "$rows" = "kms-a|5 " ] || fail "after A saw the servers, the database holds \"$rows\""
+n=$(pg_psql -At -c "SELECT count(*) FROM volact_events WHERE event = 12290 AND host = 'kms-a'")
+[ "$n" -ge 6 ] || fail "only $n request events of host A in the database"
+
+echo "$(date +%T) count 5 done"
+# --- the database stopped while both hosts take activations --------------------
+drivers=()
+for h in a b; do
+  p=$(eval echo "\$port_$h")
+  "$driver" 127.0.0.1 "$p" "$work/authority/authority.pem" "e$h" 100000 \
+    > "$work/acked.$h" 2> "$work/driver.$h" &
+  drivers+=($!)
+done
+for _ in $(seq 100); do
+  [ "$(cat "$work"/acked.* | wc -l)" -ge 200 ] && break
+  sleep 0.1
+done
+"$pg_ctl" stop > /dev/null || fail "cannot stop PostgreSQL"
+for _ in $(seq 100); do
+  ctl a dli | grep -q "DEGRADED" && break
+  sleep 0.1
+done
+ctl a dli | grep -q "^Record store: shared (PostgreSQL) as kms-a: DEGRADED" || fail "A not degraded"
+before=$(cat "$work"/acked.* | wc -l)
+sleep 2
+after=$(cat "$work"/acked.* | wc -l)
+[ "$after" -gt "$before" ] || fail "no activation acknowledged while the database was down"
+echo "$(date +%T) degraded"
+"$pg_ctl" start > /dev/null || fail "cannot start PostgreSQL again"
+echo "$(date +%T) started again"
+sleep 1
+for p in "${drivers[@]}"; do
+  kill "$p" 2> /dev/null || fail "a driver stopped early: $(cat "$work"/driver.*)"
+  wait "$p" 2> /dev/null || true
+done
+for h in a b; do
+  for _ in $(seq 200); do
+    ctl "$h" dli | grep -q "counting with the other hosts" && break
+    sleep 0.1
+  done
+  ctl "$h" dli | grep -q "counting with the other hosts" || fail "$h did not catch up"
+  ctl "$h" events > "$work/events.$h"
+  grep -q "1040" "$work/events.$h" || fail "no event 1040 on $h"
+  grep -q "1041" "$work/events.$h" || fail "no event 1041 on $h"
+done
+pg_psql -At -c "SELECT cmid FROM volact_clients" | sort > "$work/in-db"
+acked=$(cat "$work"/acked.* | wc -l)
+[ "$acked" -ge 100 ] || fail "only $acked activations; the test proves nothing"
+missing=$(cat "$work"/acked.* | sort | comm -23 - "$work/in-db" | wc -l)
+[ "$missing" -eq 0 ] || fail "$missing of $acked acknowledged activations are not in the database"
+wait_agree
+echo "$(date +%T) outage done"
+
+# --- kill -9 of a host under load ----------------------------------------------
+"$driver" 127.0.0.1 "$port_a" "$work/authority/authority.pem" "f0" 200000 \
+  > "$work/acked.kill" 2> "$work/driver.kill" &
+d=$!
+for _ in $(seq 100); do
+  [ "$(wc -l < "$work/acked.kill")" -ge 300 ] && break
+  sleep 0.1
+done
+kill -9 "$pid_a"
+wait "$pid_a" 2> /dev/null || true
+wait "$d" || fail "the driver failed"
+[ "$(wc -l < "$work/acked.kill")" -ge 100 ] || fail "too few activations before the kill"
+host_conf_extra="store = $pg_uri
+store-host-name = kms-a"
+start_host "$work/a" "$work/trust.pem"
+host_conf_extra=""
+for _ in $(seq 100); do
+  pg_psql -At -c "SELECT cmid FROM volact_clients" | sort > "$work/in-db"
+  missing=$(sort "$work/acked.kill" | comm -23 - "$work/in-db" | wc -l)
+  [ "$missing" -eq 0 ] && break
+  sleep 0.1
+done
+[ "$missing" -eq 0 ] || fail "$missing acknowledged activations lost from the database by kill -9"
+wait_agree
+echo "pool: count 5 on both hosts; $acked activations through a database outage and" \
+  "$(wc -l < "$work/acked.kill") before kill -9 all in the database; ok"
