@@ -20,7 +20,8 @@
 # Environment: top_builddir, top_srcdir (default: the folder above this one),
 # BENCH_FILL="10000 100000 1000000" (targets, ascending; empty to skip),
 # BENCH_MODES="conn,persist" (the throughput runs; empty to skip them and
-# measure only the fills and the catalog).
+# measure only the fills and the catalog), BENCH_STORE=postgresql (the hosts
+# share a PostgreSQL server the script starts: docs/store.md).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -54,6 +55,14 @@ done
 
 start_authority "$work/authority"
 cat "$top_srcdir/licenses/reference-authority.pem" "$work/authority/authority.pem" > "$work/trust.pem"
+# BENCH_STORE=postgresql: the hosts write every record to a PostgreSQL server of their own
+# before answering (docs/store.md), to measure what the shared store costs.
+if [ "${BENCH_STORE:-sqlite}" = postgresql ]; then
+  start_postgres "$work/pg"
+  host_conf_extra="store = $pg_uri
+store-host-name = bench"
+  echo "== store: PostgreSQL on 127.0.0.1:$pg_port (every record committed there before its answer)"
+fi
 
 # activated_host N: an activated host on a free port; sets host_pid and port.
 activated_host() {

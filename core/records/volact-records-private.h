@@ -9,6 +9,7 @@
 
 #include "volact-records.h"
 #include "volact-records-index.h"
+#include "volact-pg.h"
 
 #include <sqlite3.h>
 
@@ -259,6 +260,26 @@ G_GNUC_INTERNAL gboolean volact_records_apply (VolactRecords *records, Row *batc
 
 /* ---------------------------------------------------------------- the shared store (-pool.c) */
 
+/* The shared store (-pool.c, -pull.c). */
+struct _VolactPool {
+  char *uri, *host_name;
+  /* Writer thread only. */
+  VolactPg *push;
+  gint64 retry_at; /* monotonic µs */
+  guint64 caught_up_rows;
+  gint64 degraded_since; /* unix s, for the event */
+  /* Under records->lock: read by the stats. */
+  gboolean degraded;
+  guint64 pulled; /* records merged from other hosts */
+  /* The pull thread. */
+  GThread *thread;
+  GMutex lock;
+  GCond wake;
+  gboolean stopping;
+};
+
+/* The pull thread's body (DATA: the VolactRecords). */
+G_GNUC_INTERNAL gpointer volact_pool_pull_main (gpointer data);
 /* Writer thread: writes BATCH (N rows, the last with sequence number LAST_SEQ) to the shared
  * store when it is caught up; TRUE if it did. Otherwise (degraded, or behind) the rows wait
  * in the journal for volact_pool_catch_up. */

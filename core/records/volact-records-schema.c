@@ -303,7 +303,8 @@ replay_journal (VolactRecords *records, GError **error)
   g_message ("volact records: %s: applied to %s the rows the last run acknowledged after its "
              "last write there (%u)",
              path, records->path, n);
-  volact_journal_rewind (records->journal);
+  /* Not rewound here: a shared store may lack some of these rows too (the writer rewinds
+   * once both have everything). */
   return TRUE;
 }
 
