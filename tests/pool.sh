@@ -108,6 +108,9 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 ctl a dli | grep -q "^Record store: shared (PostgreSQL) as kms-a: DEGRADED" || fail "A not degraded"
+ctl a health -w 0 > "$work/health" && fail "health says OK while the store is degraded"
+grep -q "WARNING.*the shared store cannot take records" "$work/health" \
+  || { cat "$work/health" >&2; fail "health does not name the degraded store"; }
 before=$(cat "$work"/acked.* | wc -l)
 sleep 2
 after=$(cat "$work"/acked.* | wc -l)

@@ -127,6 +127,11 @@ volact_cmd_health (VolactHost *host, const char *const *args, GError **error)
     problems = volact_catalog_problems (catalog);
   facts.license_problems = problems;
   facts.listener_up = host->listening_port != 0;
+  {
+    VolactRecordsStats st;
+    volact_records_get_stats (host->records, &st);
+    facts.store_degraded = st.store_degraded;
+  }
   dns = dns_error (host);
   facts.dns_error = dns;
   if (!scan_events (host, &opts, &facts, error)) {

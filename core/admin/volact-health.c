@@ -153,6 +153,11 @@ evaluate (const VolactHealthFacts *f, const VolactHealthOptions *o, Verdict *v, 
                  g_strdup_printf ("license data loaded in part: %s", f->license_problems));
   if (!f->listener_up)
     add_problem (v, CHECK_INIT, VOLACT_HEALTH_CRITICAL, g_strdup ("the client listener is not up"));
+  /* Still answering, but the other hosts do not see its machines (docs/store.md). */
+  if (f->store_degraded)
+    add_problem (v, CHECK_INIT, VOLACT_HEALTH_WARNING,
+                 g_strdup ("the shared store cannot take records: answering from the last known "
+                           "count plus this host's new machines (event 1040)"));
   /* 2. DNS SRV publishing */
   if (f->dns_error != NULL)
     add_problem (v, CHECK_DNS, VOLACT_HEALTH_WARNING,

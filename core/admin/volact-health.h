@@ -41,6 +41,7 @@ typedef struct {
   const char *reload_error;         /* NULL unless the last reload was refused */
   const char *license_problems;     /* NULL unless the catalog in use was loaded in part */
   gboolean listener_up;
+  gboolean store_degraded; /* the shared store cannot take records (event 1040) */
   guint dns_failures;        /* events 12293 within the DNS window */
   const char *dns_error;     /* the publisher's current failure, or NULL */
   gboolean activity_checked; /* FALSE: the window scan could not decide (capped) */
