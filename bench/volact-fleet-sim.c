@@ -263,8 +263,9 @@ print_hour (VolactSim *s, guint hour, const SimHour *h)
       g_string_append_printf (counts, " %s=%u", s->hosts[i].label, h->max_count[i]);
     if (h->commits >= 0)
       g_snprintf (commits, sizeof commits, "%" G_GINT64_FORMAT, h->commits);
-    printf ("%3u %s %9u %8u %8.2f %8.2f %9u %9s %s\n", hour / 24, when, h->requests, h->failures,
-            h->p50_ms, h->p99_ms, s->n_licensed, commits, counts->str);
+    printf ("%3u %s %9u %8u %8.2f %8.2f %9u %9s %8.2f %s\n", hour / 24, when, h->requests,
+            h->failures, h->p50_ms, h->p99_ms, s->n_licensed, commits, h->real_seconds,
+            counts->str);
   }
   fflush (stdout);
 }
@@ -330,7 +331,7 @@ simulate (VolactSim *s, PGconn *pg)
   for (guint32 m = 0; m < s->n_machines; m++)
     schedule (s, m, machine_hash (s, m, 4) % (24 * 60));
   if (!s->json)
-    printf ("day time       requests failures  p50(ms)  p99(ms)  licensed   commits counts\n");
+    printf ("day time       requests failures  p50(ms)  p99(ms)  licensed   commits  real(s) counts\n");
   for (guint hour = 0; hour < s->hours && !s->stopped; hour++) {
     SimHour h = { .commits = -1 };
     gint64 t0 = g_get_monotonic_time ();
