@@ -59,6 +59,7 @@ resolve (VolactSimHost *h, const char *arg, GError **error)
   if (rc != 0) {
     g_set_error (error, VOLACT_ERROR, VOLACT_E_CONFIG, "--hosts: %s: %s", h->label,
                  gai_strerror (rc));
+    g_clear_pointer (&h->label, g_free);
     return FALSE;
   }
   memcpy (&h->addr, res->ai_addr, res->ai_addrlen);
