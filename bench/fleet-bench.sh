@@ -17,6 +17,7 @@ sim="$top_builddir/bench/volact-fleet-sim"
 machines=${FLEET_MACHINES:-1000000}
 days=${FLEET_DAYS:-8}
 store=${FLEET_STORE:-sqlite}
+case $store in sqlite | postgresql) ;; *) fail "FLEET_STORE must be sqlite or postgresql, not \"$store\"" ;; esac
 
 start_authority "$work/authority"
 key=$("$authority" --dir "$work/authority" issue-key --group 24)
@@ -30,7 +31,6 @@ case $store in
   postgresql)
     echo "Store: one PostgreSQL pool shared by both hosts ($pg_uri)."
     host_conf_extra="store = $pg_uri" ;;
-  *) fail "FLEET_STORE must be sqlite or postgresql, not \"$store\"" ;;
 esac
 hosts=""
 for h in 1 2; do
