@@ -5,7 +5,7 @@
 # failures; every machine licensed by the end of day 0 although each host's first 24
 # machines get 0xC004F038 (count 25 needed) and retry; the two hosts' counts add up
 # to the fleet (each machine asks its preferred host); a licensed machine does not ask
-# again before its renewal 7 days later, so days 2..6 are quiet except for nothing; the
+# again before its renewal 7 days later, so days 2..6 carry no request; the
 # Monday 08:00 hour carries the boot storm of exactly a fifth of the fleet; day 7
 # carries the renewals of everyone the storm did not move. Then one host is stopped and
 # new machines fail over to the other; and --max-seconds stops a run with a clear message.
