@@ -16,10 +16,10 @@
 
 #include "volact-client-cli.h"
 #include "volact-client-state.h"
+#include "fleet-common.h"
 #include "volact-error.h"
 #include "volact-protocol.h"
 
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,14 +144,6 @@ fleet_pick (Fleet *f, GRand *rand)
 }
 
 static void
-fleet_note_code (Fleet *f, guint32 code)
-{
-  gpointer key = GUINT_TO_POINTER (code);
-  g_hash_table_insert (
-      f->codes, key, GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (f->codes, key)) + 1));
-}
-
-static void
 fleet_run (Fleet *f, VolactClient *client)
 {
   g_autoptr (GRand) rand = g_rand_new_with_seed (f->seed);
@@ -170,11 +162,10 @@ fleet_run (Fleet *f, VolactClient *client)
       guint32 w = g_rand_int (rand);
       memcpy (req.cmid + j, &w, 4);
     }
-    req.cmid[6] = (req.cmid[6] & 0x0f) | 0x40; /* a version 4 UUID */
-    req.cmid[8] = (req.cmid[8] & 0x3f) | 0x80;
+    volact_fleet_cmid_make_v4 (req.cmid);
     e = fleet_pick (f, rand);
     req.virtual_machine = (guint) g_rand_int_range (rand, 0, 100) < f->vm_share;
-    g_snprintf (name, sizeof name, "ws%04u.fleet.example", i);
+    volact_fleet_machine_name (name, sizeof name, i);
     req.edition = e->name;
     req.name = name;
     req.state = VOLACT_CLIENT_STATE_OOB_GRACE;
@@ -187,7 +178,7 @@ fleet_run (Fleet *f, VolactClient *client)
     if (!volact_client_activate (client, &req, &res, &error)) {
       f->failed++;
       e->failed++;
-      fleet_note_code (f, res.result);
+      volact_fleet_codes_note (f->codes, res.result);
       if (g_error_matches (error, VOLACT_ERROR, VOLACT_E_HOST_UNREACHABLE)) {
         if (++unreachable_in_a_row == FLEET_MAX_UNREACHABLE) {
           fprintf (stderr, PROGRAM ": stopping after %u failures in a row: %s\n",
@@ -212,40 +203,17 @@ fleet_run (Fleet *f, VolactClient *client)
         e->insufficient++;
       else
         e->other++;
-      fleet_note_code (f, res.result);
+      volact_fleet_codes_note (f->codes, res.result);
     }
   }
   f->seconds = (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
-}
-
-static gint
-compare_codes (gconstpointer a, gconstpointer b)
-{
-  guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
-  return x < y ? -1 : x > y;
-}
-
-static GArray *
-fleet_sorted_codes (Fleet *f)
-{
-  GArray *codes = g_array_new (FALSE, FALSE, sizeof (guint32));
-  GHashTableIter it;
-  gpointer key;
-
-  g_hash_table_iter_init (&it, f->codes);
-  while (g_hash_table_iter_next (&it, &key, NULL)) {
-    guint32 c = GPOINTER_TO_UINT (key);
-    g_array_append_val (codes, c);
-  }
-  g_array_sort (codes, compare_codes);
-  return codes;
 }
 
 static void
 fleet_print_json (Fleet *f, const Options *o)
 {
   GVariantBuilder b, eds, errs;
-  g_autoptr (GArray) codes = fleet_sorted_codes (f);
+  g_autoptr (GArray) codes = volact_fleet_codes_sorted (f->codes);
 
   g_variant_builder_init (&eds, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < f->n_editions; i++) {
@@ -272,8 +240,7 @@ fleet_print_json (Fleet *f, const Options *o)
     g_variant_builder_add (&errs, "{sv}", "code", g_variant_new_uint32 (c));
     g_variant_builder_add (&errs, "{sv}", "text", g_variant_new_string (text ? text : ""));
     g_variant_builder_add (&errs, "{sv}", "requests",
-                           g_variant_new_uint32 (GPOINTER_TO_UINT (
-                               g_hash_table_lookup (f->codes, GUINT_TO_POINTER (c)))));
+                           g_variant_new_uint32 (volact_fleet_codes_get (f->codes, c)));
     g_variant_builder_close (&errs);
   }
 
@@ -300,7 +267,7 @@ fleet_print_json (Fleet *f, const Options *o)
 static void
 fleet_print_text (Fleet *f, const Options *o)
 {
-  g_autoptr (GArray) codes = fleet_sorted_codes (f);
+  g_autoptr (GArray) codes = volact_fleet_codes_sorted (f->codes);
 
   printf ("Fleet of %u clients against %s (seed %u, %u%% virtual, %s connections)\n", f->n_clients,
           o->host_label, f->seed, f->vm_share, f->new_connections ? "new" : "persistent");
@@ -323,7 +290,7 @@ fleet_print_text (Fleet *f, const Options *o)
     guint32 c = g_array_index (codes, guint32, i);
     const char *text = volact_error_text (c);
     printf ("  0x%08X x %u  %s\n", c,
-            GPOINTER_TO_UINT (g_hash_table_lookup (f->codes, GUINT_TO_POINTER (c))),
+            volact_fleet_codes_get (f->codes, c),
             text ? text : "");
   }
 }
@@ -392,25 +359,17 @@ main (int argc, char **argv)
     { "seed", 0, 0, G_OPTION_ARG_STRING, &o.seed, "Random seed (default 1)", "S" },
     { NULL },
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
   g_autoptr (GError) error = NULL;
   int rc;
 
-  setlocale (LC_ALL, "");
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_set_summary (
-      ctx, "Play a fleet of distinct client machines against a volact host (a load generator).");
-  g_option_context_set_description (
-      ctx, "Exit status: 0 every request got a verified answer, 1 otherwise, 2 usage.\n"
-           "See bench/README.md.\n");
-  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
-    rc = volact_cli_usage_error (PROGRAM, "%s", error->message);
+  rc = volact_fleet_parse_options (
+      PROGRAM, entries,
+      "Play a fleet of distinct client machines against a volact host (a load generator).",
+      "Exit status: 0 every request got a verified answer, 1 otherwise, 2 usage.\n"
+      "See bench/README.md.\n",
+      &argc, &argv);
+  if (rc != 0)
     goto out;
-  }
-  if (argc > 1) {
-    rc = volact_cli_usage_error (PROGRAM, "unexpected argument \"%s\"", argv[1]);
-    goto out;
-  }
   if (!volact_cli_parse_host (o.host_arg, &o.host, &o.port, &o.host_label, &error)) {
     rc = volact_cli_usage_error (PROGRAM, "%s", error->message);
     goto out;

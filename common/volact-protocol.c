@@ -445,6 +445,9 @@ verifier_trust_host (VolactResponseVerifier *v, const guint8 *data, GError **err
 
   EVP_PKEY_free (v->host_key);
   v->host_key = key;
+  /* A context that verified with one key keeps its key context: re-initialising it with
+   * another key would still verify with the first (OpenSSL 3), so start afresh. */
+  EVP_MD_CTX_reset (v->md);
   memcpy (v->host, pub, sizeof v->host);
   v->have_host = TRUE;
   return TRUE;

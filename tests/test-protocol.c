@@ -646,6 +646,32 @@ test_verifier_cache (void **state)
   assert_true (volact_response_verifier_check (v, rsp, sizeof rsp, req, req_len, NULL, NULL));
 }
 
+/* Two hosts the same authority certified, answering in turn (a client failing over and
+ * back, bench/volact-fleet-sim's senders): each answer verifies with its own host's key. */
+static void
+test_verifier_two_hosts (void **state)
+{
+  g_autoptr (VolactResponseVerifier) v = volact_response_verifier_new (fx.authority);
+  guint8 req[VOLACT_PROTO_REQUEST_MAX], rsp[VOLACT_PROTO_RESPONSE_SIZE];
+  guint8 other_cert[VOLACT_HOST_CERT_SIZE];
+  gsize req_len = proto_fixture_request ("pro", "", req);
+
+  proto_fixture_certify (fx.authority, fx.other_host, other_cert);
+  for (guint i = 0; i < 4; i++) {
+    g_autoptr (GError) error = NULL;
+    VolactResponse resp;
+    gboolean other = i % 2 == 1;
+    proto_fixture_response (&fx, req, &resp);
+    if (other) {
+      memcpy (resp.host_public_key, fx.other_host_public, VOLACT_PUBLIC_KEY_SIZE);
+      memcpy (resp.certificate, other_cert, sizeof other_cert);
+    }
+    sign (&resp, req, req_len, other ? fx.other_host : fx.host, rsp);
+    if (!volact_response_verifier_check (v, rsp, sizeof rsp, req, req_len, NULL, &error))
+      fail_msg ("answer %u (%s host): %s", i, other ? "second" : "first", error->message);
+  }
+}
+
 static void
 test_sign_key_switch (void **state)
 {
@@ -751,6 +777,7 @@ main (void)
     cmocka_unit_test (test_verify_forged_certificate),
     cmocka_unit_test (test_verify_host_key_mismatch),
     cmocka_unit_test (test_verifier_cache),
+    cmocka_unit_test (test_verifier_two_hosts),
     cmocka_unit_test (test_sign_key_switch),
     cmocka_unit_test (test_sign_threads),
     cmocka_unit_test (test_sign_cost),
