@@ -30,12 +30,14 @@ case $store in
     unset host_conf_extra ;;
   postgresql)
     echo "Store: one PostgreSQL pool shared by both hosts ($pg_uri)."
-    host_conf_extra="store = $pg_uri" ;;
+    ;;
 esac
 hosts=""
 for h in 1 2; do
   mkdir -p "$work/host$h"
   write_fingerprint "$work/host$h" "machine-$h" "cpu-$h"
+  [ "$store" = sqlite ] || host_conf_extra="store = $pg_uri
+store-host-name = fleet-host-$h"
   start_host "$work/host$h" "$work/trust.pem"
   "$volactctl" --socket "$work/host$h/admin.sock" ipk "$key" > /dev/null || fail "ipk on host $h"
   "$volactctl" --socket "$work/host$h/admin.sock" ato > /dev/null || fail "ato on host $h"

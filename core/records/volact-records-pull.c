@@ -18,8 +18,11 @@
 #define PULL_US (1 * G_USEC_PER_SEC)
 #define PULL_PAGE 5000
 #define PULL_OVERLAP "10 seconds"
-/* Every this many rounds, records past retention are deleted from the database. */
+/* Every this many rounds, records past retention are deleted from the database, and this
+ * host's events older than EVENT_DAYS (the database's event log is not size-capped as
+ * clients.db's is: docs/store.md). */
 #define EXPIRE_ROUNDS 600
+#define EVENT_DAYS 90
 
 /* Merges one record another host wrote: a machine ID new to this host is counted from its
  * last visit; a known one moves to the later of the two visits. */
@@ -136,6 +139,15 @@ expire_round (VolactRecords *records, VolactPg *pg, GError **error)
     }
   }
   g_mutex_unlock (&records->lock);
+  {
+    g_autoptr (PGresult) res = NULL;
+    g_autofree char *before = g_strdup_printf ("%" G_GINT64_FORMAT, now - EVENT_DAYS * SECONDS_PER_DAY);
+    const char *p[2] = { records->pool->host_name, before };
+    if (!(res = volact_pg_exec (pg, "volact-expire-events",
+                                "DELETE FROM volact_events WHERE host = $1 AND time < $2", 2, p,
+                                error)))
+      return FALSE;
+  }
   for (guint i = 0; i < names->len; i++) {
     g_autoptr (PGresult) res = NULL;
     g_autofree char *cutoff = g_strdup_printf ("%u", g_array_index (cutoffs, guint32, i));
