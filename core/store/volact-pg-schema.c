@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The shared store's schema, created and migrated by the host
- * (docs/store.md, "Migrations"): volact_schema holds the version applied;
- * each step runs in its own transaction together with the version bump,
- * under an exclusive lock on volact_schema, so two hosts starting at once
- * apply it once. Plus the host upsert.
+ * (docs/store.md, "Migrations"): volact_schema holds the version applied
+ * (one row); each step runs in its own transaction together with the
+ * version bump, holding that row locked, so two hosts starting at once apply
+ * it once. Plus the host upsert.
  */
 #include "config.h"
 
@@ -66,8 +66,8 @@ typedef struct {
   gboolean applied; /* this transaction applied a step */
 } Step;
 
-/* One transaction: lock volact_schema, read the version (after the lock, so a
- * step another host just applied is seen), apply the next step if any. */
+/* One transaction: lock volact_schema's row, read the version (after the lock, so a step
+ * another host just applied is seen), apply the next step if any. */
 static gboolean
 migrate_step (VolactPg *pg, gpointer data, GError **error)
 {
@@ -78,10 +78,11 @@ migrate_step (VolactPg *pg, gpointer data, GError **error)
   int rows;
 
   step->applied = FALSE;
-  if (!volact_pg_exec_simple (pg, "LOCK TABLE volact_schema IN ACCESS EXCLUSIVE MODE", error))
-    return FALSE;
-  res = volact_pg_exec (pg, "volact_schema_read", "SELECT version FROM volact_schema", 0, NULL,
-                        error);
+  /* A row lock, not LOCK TABLE: distributed engines that speak PostgreSQL's protocol take
+   * SELECT ... FOR UPDATE but not table locks. A second host migrating at once waits here,
+   * then gets a serialization failure and runs the step again, which then finds it done. */
+  res = volact_pg_exec (pg, "volact_schema_read", "SELECT version FROM volact_schema FOR UPDATE",
+                        0, NULL, error);
   if (res == NULL)
     return FALSE;
   rows = PQntuples (res);
@@ -153,11 +154,28 @@ create_schema_table (VolactPg *pg, GError **error)
   }
 }
 
+/* volact_schema's one row, version 0 on a new database: inserted only if the table is empty;
+ * two hosts doing it at once conflict (SERIALIZABLE) and the retry finds the row. */
+static gboolean
+seed_version (VolactPg *pg, gpointer data, GError **error)
+{
+  g_autoptr (PGresult) res
+      = volact_pg_exec (pg, "volact_schema_seed",
+                        "INSERT INTO volact_schema (version) SELECT 0"
+                        " WHERE NOT EXISTS (SELECT 1 FROM volact_schema)",
+                        0, NULL, error);
+  return res != NULL;
+}
+
 gboolean
 volact_pg_migrate (VolactPg *pg, GError **error)
 {
   if (!create_schema_table (pg, error))
     return FALSE;
+  if (!volact_pg_transact (pg, seed_version, NULL, error)) {
+    g_prefix_error (error, "schema: ");
+    return FALSE;
+  }
   /* One step per transaction; a bounded loop even if another host keeps
    * migrating under us. */
   for (guint i = 0; i <= VOLACT_PG_SCHEMA_VERSION; i++) {
