@@ -130,34 +130,35 @@ push_clear (Push *push)
     g_string_free (push->events[i], TRUE);
 }
 
-/* Adds ROW (sequence number SEQ) to PUSH; POOLS[id]: pool names. A machine ID twice in a
- * group: an upsert may not touch one row twice, so only its latest visit is kept. */
+/* A visit's client record (POOL: its pool's name). */
 static void
-push_add (Push *push, const Row *row, guint64 seq, GPtrArray *pools, GHashTable *latest)
+push_client (Push *push, const Row *row, const char *pool)
+{
+  char cmid[37];
+  guint flags = ((row->flags & ROW_F_COUNTED) ? CLIENT_COUNTED : 0)
+                | ((row->flags & ROW_F_VM) ? CLIENT_VM : 0);
+
+  volact_records_format_cmid (row->cmid, cmid);
+  array_text (push->clients[C_POOL], pool);
+  array_text (push->clients[C_CMID], cmid);
+  array_int (push->clients[C_SEEN], row->seen);
+  array_text (push->clients[C_NAME], row->name ? row->name : "");
+  array_text (push->clients[C_EDITION], row->edition_text ? row->edition_text : "");
+  array_int (push->clients[C_FLAGS], flags);
+  array_int (push->clients[C_STATE], row->state);
+  push->n_clients++;
+}
+
+/* ROW's event (sequence number SEQ), for the rows that have one. */
+static void
+push_event (Push *push, const Row *row, guint64 seq)
 {
   char cmid[37];
   g_autofree char *address = NULL;
-  const char *pool = row->pool < pools->len ? g_ptr_array_index (pools, row->pool) : NULL;
-  gboolean client = row->kind == ROW_VISIT && pool != NULL;
 
   if (row->kind != ROW_VISIT && row->kind != ROW_REFUSAL && row->kind != ROW_HOST_EVENT)
     return;
   volact_records_format_cmid (row->cmid, cmid);
-  if (client) {
-    g_autofree char *key = g_strdup_printf ("%s/%s", pool, cmid);
-    if (!g_hash_table_contains (latest, key) || row == g_hash_table_lookup (latest, key)) {
-      guint flags = ((row->flags & ROW_F_COUNTED) ? CLIENT_COUNTED : 0)
-                    | ((row->flags & ROW_F_VM) ? CLIENT_VM : 0);
-      array_text (push->clients[C_POOL], pool);
-      array_text (push->clients[C_CMID], cmid);
-      array_int (push->clients[C_SEEN], row->seen);
-      array_text (push->clients[C_NAME], row->name ? row->name : "");
-      array_text (push->clients[C_EDITION], row->edition_text ? row->edition_text : "");
-      array_int (push->clients[C_FLAGS], flags);
-      array_int (push->clients[C_STATE], row->state);
-      push->n_clients++;
-    }
-  }
   address = row->address_len ? volact_records_format_address (row->address, row->address_len)
                              : g_strdup (row->address_text);
   array_int (push->events[E_SEQ], (gint64) seq);
@@ -174,6 +175,26 @@ push_add (Push *push, const Row *row, guint64 seq, GPtrArray *pools, GHashTable 
                                         | ((row->flags & ROW_F_COUNTED) ? EVENT_COUNTED : 0));
   array_text (push->events[E_MESSAGE], row->message);
   push->n_events++;
+}
+
+/* Visits keyed by (pool, machine ID), for the latest visit of each in a group. */
+static guint
+visit_hash (gconstpointer key)
+{
+  const Row *row = key;
+  guint h = row->pool;
+
+  for (int i = 0; i < 16; i++)
+    h = h * 31 + row->cmid[i];
+  return h;
+}
+
+static gboolean
+visit_equal (gconstpointer a, gconstpointer b)
+{
+  const Row *x = a, *y = b;
+
+  return x->pool == y->pool && memcmp (x->cmid, y->cmid, 16) == 0;
 }
 
 static gboolean
@@ -209,8 +230,12 @@ push_rows (VolactRecords *records, const Row *rows, guint64 first_seq, GError **
 {
   VolactPool *pool = records->pool;
   g_autoptr (GPtrArray) pools = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GHashTable) latest = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  /* A machine ID twice in a group: an upsert may not touch one row twice, so only its
+   * latest visit makes the client record (every visit makes its event). */
+  g_autoptr (GHashTable) latest = g_hash_table_new (visit_hash, visit_equal);
   guint64 seq = first_seq;
+  GHashTableIter iter;
+  gpointer visit;
   gboolean ok;
   Push push;
 
@@ -222,18 +247,15 @@ push_rows (VolactRecords *records, const Row *rows, guint64 first_seq, GError **
     g_ptr_array_add (pools, info ? g_strdup (info->name) : NULL);
   }
   g_mutex_unlock (&records->lock);
-  for (const Row *row = rows; row != NULL; row = row->next)
-    if (row->kind == ROW_VISIT && row->pool < pools->len && g_ptr_array_index (pools, row->pool)) {
-      char cmid[37];
-      volact_records_format_cmid (row->cmid, cmid);
-      g_hash_table_insert (latest,
-                           g_strdup_printf ("%s/%s", (char *) g_ptr_array_index (pools, row->pool),
-                                            cmid),
-                           (gpointer) row);
-    }
   push_init (&push, records);
-  for (const Row *row = rows; row != NULL; row = row->next)
-    push_add (&push, row, seq++, pools, latest);
+  for (const Row *row = rows; row != NULL; row = row->next) {
+    push_event (&push, row, seq++);
+    if (row->kind == ROW_VISIT && row->pool < pools->len && g_ptr_array_index (pools, row->pool))
+      g_hash_table_replace (latest, (gpointer) row, (gpointer) row);
+  }
+  g_hash_table_iter_init (&iter, latest);
+  while (g_hash_table_iter_next (&iter, &visit, NULL))
+    push_client (&push, visit, g_ptr_array_index (pools, ((const Row *) visit)->pool));
   for (int i = 0; i < C_N; i++)
     g_string_append_c (push.clients[i], '}');
   for (int i = 0; i < E_N; i++)

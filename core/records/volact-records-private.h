@@ -302,6 +302,11 @@ G_GNUC_INTERNAL void volact_pool_stats_locked (VolactRecords *records, VolactRec
 
 G_GNUC_INTERNAL void volact_records_pool_set (VolactRecords *records, guint id, const char *name,
                                               guint retention_days);
+/* ENTRY's latest visit (a local one, or another host's from the shared store): its license
+ * state, counted in machines[] (the caller took the previous one out), and its VM flag. */
+G_GNUC_INTERNAL void volact_records_note_latest_locked (VolactRecords *records,
+                                                        VolactIndexEntry *e, guint8 state,
+                                                        gboolean virtual_machine);
 /* The id of pool NAME, created with the default retention if new (its retention kept if
  * not); 0 if the pool table is full. */
 G_GNUC_INTERNAL guint volact_records_pool_find_locked (VolactRecords *records, const char *name);

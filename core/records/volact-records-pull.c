@@ -56,12 +56,7 @@ merge_locked (VolactRecords *records, const char *pool_name, const char *cmid_te
   } else {
     return FALSE;
   }
-  e->state = (guint8) state;
-  records->machines[e->state]++;
-  if (flags & CLIENT_VM)
-    e->flags |= VOLACT_INDEX_VM;
-  else
-    e->flags &= ~VOLACT_INDEX_VM;
+  volact_records_note_latest_locked (records, e, (guint8) state, (flags & CLIENT_VM) != 0);
   return TRUE;
 }
 

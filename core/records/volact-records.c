@@ -122,6 +122,18 @@ edition_get_locked (VolactRecords *records, const char *name)
 
 /* ---------------------------------------------------------------- counting */
 
+void
+volact_records_note_latest_locked (VolactRecords *records, VolactIndexEntry *e, guint8 state,
+                                   gboolean virtual_machine)
+{
+  e->state = state; /* the latest visit's, as clients.state */
+  records->machines[e->state]++;
+  if (virtual_machine)
+    e->flags |= VOLACT_INDEX_VM;
+  else
+    e->flags &= ~VOLACT_INDEX_VM;
+}
+
 guint
 volact_records_count (VolactRecords *records, const VolactVisit *visit, guint32 *result,
                       guint64 *ticket)
@@ -186,12 +198,7 @@ volact_records_count (VolactRecords *records, const VolactVisit *visit, guint32 
       e->name_hash = name_hash;
     }
   }
-  e->state = visit->state; /* the latest visit's, as clients.state */
-  records->machines[e->state]++;
-  if (visit->virtual_machine)
-    e->flags |= VOLACT_INDEX_VM;
-  else
-    e->flags &= ~VOLACT_INDEX_VM;
+  volact_records_note_latest_locked (records, e, visit->state, visit->virtual_machine);
 
   count = volact_index_pool_count (records->index, pool);
   res = count >= visit->minimum_count ? 0 : (guint32) VOLACT_E_COUNT_INSUFFICIENT;
