@@ -1390,6 +1390,54 @@ clock_events (Fixture *fx, const char *text)
   return n;
 }
 
+/* The packed entry keeps each field whole at its limits: the last pool, the largest name
+ * hashes, any state byte a client sends (kept as "other"), both flags, and list links. */
+static void
+test_index_fields (void **state)
+{
+  VolactIndex *index = volact_index_new (0);
+  guint8 cmid[16];
+  VolactIndexEntry *e;
+  guint32 seen;
+
+  (void) state;
+  for (guint pool = 1; pool <= VOLACT_INDEX_MAX_POOLS; pool += VOLACT_INDEX_MAX_POOLS - 1)
+    for (guint i = 0; i < 3; i++) {
+      seen = 100 + i;
+      cmid_for (i, cmid);
+      e = volact_index_insert (index, pool, cmid, &seen, VOLACT_INDEX_COUNTED | VOLACT_INDEX_VM);
+      assert_non_null (e);
+      e->name_hash = 4095;
+      e->other_hash = 4095;
+      e->state = volact_index_state_of (200 + i);
+    }
+  for (guint pool = 1; pool <= VOLACT_INDEX_MAX_POOLS; pool += VOLACT_INDEX_MAX_POOLS - 1) {
+    assert_int_equal (volact_index_pool_count (index, pool), 3);
+    cmid_for (1, cmid);
+    e = volact_index_lookup (index, pool, cmid);
+    assert_non_null (e);
+    assert_int_equal (e->pool, pool);
+    assert_int_equal (e->last_seen, 101);
+    assert_int_equal (e->name_hash, 4095);
+    assert_int_equal (e->other_hash, 4095);
+    assert_int_equal (e->state, VOLACT_INDEX_STATE_OTHER);
+    assert_int_equal (e->flags, VOLACT_INDEX_COUNTED | VOLACT_INDEX_VM);
+    assert_int_not_equal (e->prev, VOLACT_INDEX_NIL); /* between the other two */
+    assert_int_not_equal (e->next, VOLACT_INDEX_NIL);
+    assert_int_equal (volact_index_expire (index, pool, 101, NULL, NULL), 2);
+  }
+  assert_int_equal (volact_index_state_of (5), 5); /* unlicensed, the last state defined */
+  /* Name hashes: 0 only for no name, 1..4095 otherwise, ASCII case folded. */
+  assert_int_equal (volact_index_name_hash (""), 0);
+  assert_int_equal (volact_index_name_hash ("WS0001.Example"), volact_index_name_hash ("ws0001.example"));
+  for (guint i = 0; i < 20000; i++) {
+    g_autofree char *name = g_strdup_printf ("ws%05u.fleet.example", i);
+    guint32 h = volact_index_name_hash (name);
+    assert_true (h >= 1 && h <= 4095);
+  }
+  volact_index_free (index);
+}
+
 /* The index sets entries later than now to now, keeping its time order. */
 static void
 test_index_clamp (void **state)
@@ -1654,6 +1702,7 @@ main (int argc, char **argv)
     cmocka_unit_test_setup_teardown (test_query_total, setup, teardown),
     cmocka_unit_test_setup_teardown (test_query_errors, setup, teardown),
     cmocka_unit_test_setup_teardown (test_host_event_not_logged, setup, teardown),
+    cmocka_unit_test (test_index_fields),
     cmocka_unit_test (test_index_clamp),
     cmocka_unit_test (test_index_shrinks),
     cmocka_unit_test_setup_teardown (test_future_clamped_at_open, setup, teardown),

@@ -99,11 +99,14 @@ volact_authority_activate (const char *endpoint, const char *iid_text, GError **
   const char *via = g_getenv ("all_proxy") ? g_getenv ("all_proxy") : g_getenv ("ALL_PROXY");
   g_auto (GStrv) direct = g_strsplit (g_getenv ("no_proxy") ? g_getenv ("no_proxy") : "", ",", -1);
   /* GIO's default resolver loads its proxy modules, which read desktop
-   * settings through a thread of their own (about 1.8 MiB kept for the
-   * host's life); a daemon takes its proxy from the environment. */
+   * settings through a thread of their own (about 1.5 MiB kept for the
+   * host's life); a daemon takes its proxy from the environment. Without
+   * one, no proxy lookup at all: GIO's proxy enumerator asks for the default
+   * resolver (and so loads the modules) even when given another. */
   g_autoptr (GProxyResolver) proxy = g_simple_proxy_resolver_new (via && *via ? via : NULL, direct);
 
   g_socket_client_set_proxy_resolver (client, proxy);
+  g_socket_client_set_enable_proxy (client, via != NULL && *via != '\0');
   g_socket_client_set_timeout (client, VOLACT_AUTHORITY_TIMEOUT_SECONDS);
   conn = g_socket_client_connect_to_host (client, endpoint, 0, NULL, error);
   if (conn == NULL)

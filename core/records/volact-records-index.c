@@ -47,7 +47,8 @@ struct _VolactIndex {
   guint n_pools;
 };
 
-G_STATIC_ASSERT (sizeof (VolactIndexEntry) == 36);
+G_STATIC_ASSERT (sizeof (VolactIndexEntry) == 32);
+G_STATIC_ASSERT (SLOT_BITS == VOLACT_INDEX_ENTRY_BITS);
 
 static inline guint64
 mix64 (guint64 x)
@@ -541,8 +542,8 @@ volact_index_load_add (VolactIndex *index, guint pool, const guint8 cmid[16], gu
     return FALSE;
   p = get_pool (index, pool);
   e->last_seen = seen;
-  e->name_hash = (guint16) name_hash;
-  e->other_hash = (guint16) other_hash;
+  e->name_hash = name_hash;
+  e->other_hash = other_hash;
   e->flags = flags;
   /* Linked as it comes; sorted in _finish. */
   list_insert_after (index, p, p->tail, (guint32) (e - index->entries));
@@ -594,6 +595,6 @@ volact_index_name_hash (const char *name)
     h ^= b;
     h *= 16777619u;
   }
-  h = (h ^ (h >> 16)) & 0xffff; /* folded to the entry's 16 bits */
-  return h ? h : 1;
+  h = (h ^ (h >> 16)) % 4095; /* folded to the entry's 12 bits, 1..4095 */
+  return h + 1;
 }

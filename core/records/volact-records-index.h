@@ -2,7 +2,7 @@
 /**
  * Private to volact-records.c: the in-memory counting index.
  *
- * A dense array of fixed 36-byte entries keyed by (pool, CMID) (exactly
+ * A dense array of fixed 32-byte entries keyed by (pool, CMID) (exactly
  * one entry per record: growing it is an mremap, which copies nothing and
  * never holds two copies, and pages past the last entry are not resident),
  * plus an open-addressing hash table of 4-byte entry numbers (linear
@@ -20,28 +20,43 @@
 
 G_BEGIN_DECLS
 
-#define VOLACT_INDEX_NIL G_MAXUINT32
-/** Pools are numbered 1..VOLACT_INDEX_MAX_POOLS; 0 marks an empty slot. */
-#define VOLACT_INDEX_MAX_POOLS 65535
-/** At most this many entries (the hash table keeps 26 bits per entry number). */
-#define VOLACT_INDEX_MAX_ENTRIES ((1u << 26) - 2)
+/** Entry numbers take 26 bits (in the hash table and in the list links). */
+#define VOLACT_INDEX_ENTRY_BITS 26
+/** No entry: the largest number the links hold. */
+#define VOLACT_INDEX_NIL ((1u << VOLACT_INDEX_ENTRY_BITS) - 1)
+/** Pools are numbered 1..VOLACT_INDEX_MAX_POOLS (14 bits); 0 marks an empty slot. */
+#define VOLACT_INDEX_MAX_POOLS 16383
+/** At most this many entries. */
+#define VOLACT_INDEX_MAX_ENTRIES ((1u << VOLACT_INDEX_ENTRY_BITS) - 2)
+/** License states an entry keeps: 0..6 as clients send them, this for any other byte. */
+#define VOLACT_INDEX_STATE_OTHER 7
 
 enum {
   VOLACT_INDEX_COUNTED = 1 << 0, /* contributes to its pool's count */
   VOLACT_INDEX_VM = 1 << 1,      /* latest visit said virtual machine */
 };
 
+/* 32 bytes: a million records take 32 MiB. Bit fields, so that no field
+ * holds more than it needs (entry numbers 26 bits, pools 14, name hashes 12). */
 typedef struct {
   guint8 cmid[16];
-  guint32 last_seen;  /* unix seconds (unsigned: good until 2106) */
-  guint16 name_hash;  /* case-folded machine name, 0 = none known */
-  guint16 other_hash; /* the previous different name, 0 = none */
-  guint32 prev;       /* entry number of the next older entry of the pool, or NIL */
-  guint32 next;       /* entry number of the next newer entry, or NIL */
-  guint16 pool;       /* 1-based pool number */
-  guint8 flags;
-  guint8 state; /* license state of the latest visit (set by the caller) */
+  guint32 last_seen;         /* unix seconds (unsigned: good until 2106) */
+  guint32 pool : 14;         /* 1-based pool number */
+  guint32 other_hash : 12;   /* the previous different name, 0 = none */
+  guint32 state : 3;         /* latest visit's license state (volact_index_state_of) */
+  guint32 flags : 2;         /* VOLACT_INDEX_COUNTED, VOLACT_INDEX_VM */
+  guint32 unused : 1;
+  guint64 prev : 26;         /* entry number of the next older entry of the pool, or NIL */
+  guint64 next : 26;         /* entry number of the next newer entry, or NIL */
+  guint64 name_hash : 12;    /* case-folded machine name (volact_index_name_hash), 0 = none */
 } VolactIndexEntry;
+
+/** The state an entry keeps for STATE as a client sent it. */
+static inline guint8
+volact_index_state_of (guint state)
+{
+  return state < VOLACT_INDEX_STATE_OTHER ? (guint8) state : VOLACT_INDEX_STATE_OTHER;
+}
 
 typedef struct _VolactIndex VolactIndex;
 
@@ -107,8 +122,8 @@ gboolean volact_index_load_add (VolactIndex *index, guint pool, const guint8 cmi
 void volact_index_load_finish (VolactIndex *index);
 
 /**
- * The 16-bit hash volact keeps for a machine name: ASCII case-folded, never
- * 0; 0 for "". Two different names share it once in 65,536 pairs, which
+ * The 12-bit hash volact keeps for a machine name: ASCII case-folded, never
+ * 0; 0 for "". Two different names share it once in 4,095 pairs, which
  * only makes the duplicate-CMID warning miss that rare rename.
  */
 guint32 volact_index_name_hash (const char *name);

@@ -135,7 +135,7 @@ volact_records_load_clients (VolactRecords *records, GError **error)
                       | ((flags & CLIENT_VM) ? VOLACT_INDEX_VM : 0))))
       continue;
     e = volact_index_lookup (records->index, (guint) pool, cmid);
-    e->state = (guint8) sqlite3_column_int (rows, 6);
+    e->state = volact_index_state_of ((guint) sqlite3_column_int (rows, 6));
     records->machines[e->state]++;
   }
   if (rc != SQLITE_DONE)

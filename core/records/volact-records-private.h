@@ -135,7 +135,7 @@ struct _VolactRecords {
   guint64 commits, commit_failures;
   double commit_seconds;
   guint64 commit_buckets[VOLACT_RECORDS_COMMIT_BUCKETS];
-  guint64 machines[256]; /* by index entry state (any byte a client sends) */
+  guint64 machines[VOLACT_INDEX_STATE_OTHER + 1]; /* by index entry state */
 
   /* Writer thread only (and open/close around it). */
   GThread *writer;

@@ -47,8 +47,9 @@
 #define RETRY_MIN_MS 50
 #define RETRY_MAX_MS 2000
 #define CLOSE_RETRIES 3
-/* Give freed row memory back to the system after a backlog this large. */
-#define TRIM_AFTER_ROWS 16384
+/* Give freed memory back to the system, once the writer is idle, after a
+ * backlog of queued rows this large or an apply of this many rows. */
+#define TRIM_AFTER_ROWS 4096
 
 /* Journal groups of one to 4096 rows: from half a millisecond (no fsync wait) to seconds (a
  * slow or overloaded disk), roughly 2.5x apart. */
@@ -298,6 +299,7 @@ typedef struct {
   gint64 since;        /* monotonic µs of the last apply */
   guint attempts;      /* failed applies in a row */
   gint64 retry_at;     /* after a failure, not before this (monotonic µs) */
+  gboolean trim_due;   /* a large apply or backlog since the last malloc_trim */
 } Unapplied;
 
 /* Whether U goes to clients.db now (under the lock: a query or flush may be waiting). */
@@ -336,9 +338,11 @@ static void
 apply_unapplied (VolactRecords *records, Unapplied *u, GPtrArray *warnings)
 {
   g_autoptr (GError) error = NULL;
-  gboolean ok, trim = FALSE, stopping;
+  gboolean ok, stopping;
   gint64 mono;
 
+  if (u->n >= TRIM_AFTER_ROWS)
+    u->trim_due = TRUE;
   ok = volact_records_apply (records, u->head, volact_journal_last_seq (records->journal),
                              warnings, &error);
   log_warnings (warnings);
@@ -383,18 +387,26 @@ apply_unapplied (VolactRecords *records, Unapplied *u, GPtrArray *warnings)
     records->events = records->w_events;
     records->bytes_per_event = records->w_bytes_per_event;
   }
-  if (records->pending == 0 && records->pending_peak >= TRIM_AFTER_ROWS) {
+  if (records->pending_peak >= TRIM_AFTER_ROWS) {
     records->pending_peak = 0;
-    trim = TRUE;
+    u->trim_due = TRUE;
   }
   if (records->flush_waiters)
     g_cond_broadcast (&records->committed);
   g_mutex_unlock (&records->lock);
+}
+
+/* A drained backlog or a large apply leaves its rows', statements' and pages' memory in
+ * malloc's free lists; once the writer has nothing to do, give those pages back (called
+ * without the lock, as the writer is about to wait). */
+static void
+trim_if_due (Unapplied *u)
+{
+  if (!u->trim_due)
+    return;
+  u->trim_due = FALSE;
 #ifdef __GLIBC__
-  /* A drained backlog leaves its rows' memory in malloc's free lists; give the pages back.
-   * Only after backlogs of TRIM_AFTER_ROWS rows. */
-  if (trim)
-    malloc_trim (0);
+  malloc_trim (0);
 #endif
 }
 
@@ -405,7 +417,7 @@ volact_records_writer_main (gpointer data)
   g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
   guint64 lost = 0;  /* rows given up on at shutdown */
   Row *chain = NULL; /* taken from the queue, not yet in the journal */
-  Unapplied u = { NULL, NULL, 0, 0, g_get_monotonic_time (), 0, 0 };
+  Unapplied u = { NULL, NULL, 0, 0, g_get_monotonic_time (), 0, 0, FALSE };
   guint group[2] = { 1, 1 }; /* rows in the last two groups */
   gint64 group_end = 0;      /* when the last one was durable (monotonic µs) */
 
@@ -434,6 +446,12 @@ volact_records_writer_main (gpointer data)
           break;
         if (u.n > 0)
           wake_at = MIN (wake_at, MAX (u.since + (gint64) APPLY_INTERVAL_MS * 1000, u.retry_at));
+        else if (u.trim_due) {
+          g_mutex_unlock (&records->lock);
+          trim_if_due (&u);
+          g_mutex_lock (&records->lock);
+          continue; /* rows may have come meanwhile */
+        }
         wake_at = MIN (wake_at, volact_pool_retry_at (records));
         records->writer_waiting = TRUE;
         g_cond_wait_until (&records->wake, &records->lock, wake_at);

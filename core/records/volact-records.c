@@ -126,7 +126,7 @@ void
 volact_records_note_latest_locked (VolactRecords *records, VolactIndexEntry *e, guint8 state,
                                    gboolean virtual_machine)
 {
-  e->state = state; /* the latest visit's, as clients.state */
+  e->state = volact_index_state_of (state); /* the latest visit's, as clients.state */
   records->machines[e->state]++;
   if (virtual_machine)
     e->flags |= VOLACT_INDEX_VM;
