@@ -80,6 +80,9 @@ static const KeySpec keys[] = {
     "sqlite (this host counts alone) or a postgresql:// URI the hosts of a pool share" },
   { "store-host-name", KEY_STRING, OFF (store_host_name), "", 0, 0,
     "this host's name among the hosts of a shared store (empty: the system host name)" },
+  { "store-timeout", KEY_UINT, OFF (store_timeout), "10", 1, 300,
+    "seconds a statement of the shared store may take; a database silent for 2 s longer is "
+    "given up as unreachable" },
   { "event-log-size", KEY_UINT, OFF (event_cap_mb), "64", 1, 65536,
     "size cap of the event log in MiB; the oldest events go first" },
   /* The HTTPS listener: dashboard and /metrics (docs/web.md). Off unless web-port is set. */

@@ -20,6 +20,7 @@ typedef struct {
   char *state_dir;       /* host identity, settings, client records */
   char *store;           /* "sqlite" or a postgresql:// URI (docs/store.md) */
   char *store_host_name; /* this host's name in a shared store ("" = the system host name) */
+  guint store_timeout;   /* seconds a statement of the shared store may take */
   char **plugin_dirs;    /* searched in order */
   char *license_dir;     /* signed license data */
   char *trust;           /* PEM file: trusted authority certificates (NULL: not set) */

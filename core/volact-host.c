@@ -301,7 +301,7 @@ volact_host_new (VolactConfig *cfg, GError **error)
   if (!g_str_equal (cfg->store, "sqlite")
       && !volact_records_share (host->records, cfg->store,
                                 *cfg->store_host_name ? cfg->store_host_name : g_get_host_name (),
-                                error)) {
+                                cfg->store_timeout, error)) {
     g_prefix_error (error, "store: ");
     return NULL;
   }

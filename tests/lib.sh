@@ -6,7 +6,7 @@
 work=$(mktemp -d "${TMPDIR:-/tmp}/volact-test.XXXXXX")
 pids=()
 cleanup() {
-  [ -z "${pg_ctl:-}" ] || "$pg_ctl" stop > /dev/null 2>&1 || true
+  [ -z "${pg_ctl:-}" ] || { pg_signal CONT; "$pg_ctl" stop > /dev/null 2>&1; } || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
@@ -230,6 +230,18 @@ SQL
 pg_admin_psql() {
   PGPASSFILE="$pg_sockdir/admin.passfile" "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 \
     -h "$pg_sockdir" -p "$pg_port" -U postgres "$@"
+}
+
+# pg_signal STOP|CONT: freezes the test server (start_postgres) or lets it run again: the
+# postmaster and every process under it. A frozen server accepts connections and takes
+# packets (the kernel does that) but answers nothing, as a paused machine or a server behind
+# a network that drops packets.
+pg_signal() {
+  local pid
+  pid=$(head -1 "$pg_sockdir/data/postmaster.pid" 2> /dev/null) || return 0
+  [ -n "$pid" ] || return 0
+  # shellcheck disable=SC2046
+  kill -"$1" "$pid" $(pgrep -P "$pid") 2> /dev/null || true
 }
 
 # pg_psql [PSQL-ARGS...]: psql as the volact role on the test server (start_postgres).

@@ -5,8 +5,10 @@
 # both, and the servers are licensed on both; the database stopped while both
 # hosts take activations, then started again: every acknowledged activation is
 # in the database afterwards and the counts agree (events 1040 and 1041);
-# kill -9 of a host under load loses nothing acknowledged from the database; a
-# small simulated fleet (bench/volact-fleet-sim) over 8 days on the pool.
+# the database frozen (it answers nothing) while both hosts take activations: both
+# give it up after store-timeout + 2 s, keep answering, and write everything once it
+# runs again; kill -9 of a host under load loses nothing acknowledged from the
+# database; a small simulated fleet (bench/volact-fleet-sim) over 8 days on the pool.
 set -euo pipefail
 . "$top_srcdir/tests/lib.sh"
 driver="$top_builddir/tests/durability-client"
@@ -22,7 +24,8 @@ pool_host() {
   mkdir -p "$dir"
   write_fingerprint "$dir" "machine-$1" "cpu-$1"
   host_conf_extra="store = $pg_uri
-store-host-name = kms-$1"
+store-host-name = kms-$1
+store-timeout = 1"
   start_host "$dir" "$work/trust.pem"
   host_conf_extra=""
   eval "port_$1=$port pid_$1=$host_pid"
@@ -61,6 +64,46 @@ ask() {
   tr -d '\n ' < "$work/ask.json" | sed -n 's/.*"result":"\([^"]*\)".*"count":\([0-9]*\).*/\1 \2/p'
 }
 
+# start_drivers NAME PREFIX: a durability-client on each host (machine IDs from PREFIX and
+# the host's letter), the acknowledged ones in $work/NAME.a and NAME.b; back once 200 were.
+start_drivers() {
+  local h p
+  drivers=()
+  for h in a b; do
+    p=$(eval echo "\$port_$h")
+    "$driver" 127.0.0.1 "$p" "$work/authority/authority.pem" "$2$h" 100000 \
+      > "$work/$1.$h" 2> "$work/driver.$h" &
+    drivers+=($!)
+  done
+  for _ in $(seq 100); do
+    [ "$(cat "$work/$1".* | wc -l)" -ge 200 ] && break
+    sleep 0.1
+  done
+}
+stop_drivers() {
+  local p
+  for p in "${drivers[@]}"; do
+    kill "$p" 2> /dev/null || fail "a driver stopped early: $(cat "$work"/driver.*)"
+    wait "$p" 2> /dev/null || true
+  done
+}
+# wait_dli HOST TEXT WHAT: until HOST's dli shows TEXT (30 s at most), else fails with WHAT.
+wait_dli() {
+  for _ in $(seq 300); do
+    ctl "$1" dli | grep -q "$2" && return 0
+    sleep 0.1
+  done
+  fail "$3"
+}
+# all_in_db NAME: every machine ID acknowledged in $work/NAME.* is in the database.
+all_in_db() {
+  local n missing
+  pg_psql -At -c "SELECT cmid FROM volact_clients" | sort > "$work/in-db"
+  n=$(cat "$work/$1".* | wc -l)
+  missing=$(cat "$work/$1".* | sort | comm -23 - "$work/in-db" | wc -l)
+  [ "$missing" -eq 0 ] || fail "$missing of $n acknowledged activations ($1) are not in the database"
+}
+
 pool_host a
 pool_host b
 ctl a dli | grep -q "^Record store: shared (PostgreSQL) as kms-a: counting with the other hosts" \
@@ -92,23 +135,9 @@ n=$(pg_psql -At -c "SELECT count(*) FROM volact_events WHERE event = 12290 AND h
 
 echo "$(date +%T) count 5 done"
 # --- the database stopped while both hosts take activations --------------------
-drivers=()
-for h in a b; do
-  p=$(eval echo "\$port_$h")
-  "$driver" 127.0.0.1 "$p" "$work/authority/authority.pem" "e$h" 100000 \
-    > "$work/acked.$h" 2> "$work/driver.$h" &
-  drivers+=($!)
-done
-for _ in $(seq 100); do
-  [ "$(cat "$work"/acked.* | wc -l)" -ge 200 ] && break
-  sleep 0.1
-done
+start_drivers acked e
 "$pg_ctl" stop > /dev/null || fail "cannot stop PostgreSQL"
-for _ in $(seq 100); do
-  ctl a dli | grep -q "DEGRADED" && break
-  sleep 0.1
-done
-ctl a dli | grep -q "^Record store: shared (PostgreSQL) as kms-a: DEGRADED" || fail "A not degraded"
+wait_dli a "^Record store: shared (PostgreSQL) as kms-a: DEGRADED" "A not degraded"
 ctl a health -w 0 > "$work/health" && fail "health says OK while the store is degraded"
 grep -q "WARNING.*the shared store cannot take records" "$work/health" \
   || { cat "$work/health" >&2; fail "health does not name the degraded store"; }
@@ -120,27 +149,45 @@ echo "$(date +%T) degraded"
 "$pg_ctl" start > /dev/null || fail "cannot start PostgreSQL again"
 echo "$(date +%T) started again"
 sleep 1
-for p in "${drivers[@]}"; do
-  kill "$p" 2> /dev/null || fail "a driver stopped early: $(cat "$work"/driver.*)"
-  wait "$p" 2> /dev/null || true
-done
+stop_drivers
 for h in a b; do
-  for _ in $(seq 200); do
-    ctl "$h" dli | grep -q "counting with the other hosts" && break
-    sleep 0.1
-  done
-  ctl "$h" dli | grep -q "counting with the other hosts" || fail "$h did not catch up"
+  wait_dli "$h" "counting with the other hosts" "$h did not catch up"
   ctl "$h" events > "$work/events.$h"
   grep -q "1040" "$work/events.$h" || fail "no event 1040 on $h"
   grep -q "1041" "$work/events.$h" || fail "no event 1041 on $h"
 done
-pg_psql -At -c "SELECT cmid FROM volact_clients" | sort > "$work/in-db"
 acked=$(cat "$work"/acked.* | wc -l)
 [ "$acked" -ge 100 ] || fail "only $acked activations; the test proves nothing"
-missing=$(cat "$work"/acked.* | sort | comm -23 - "$work/in-db" | wc -l)
-[ "$missing" -eq 0 ] || fail "$missing of $acked acknowledged activations are not in the database"
+all_in_db acked
 wait_agree
 echo "$(date +%T) outage done"
+
+# --- the database frozen while both hosts take activations -----------------------
+# A frozen server takes packets and answers nothing: neither TCP nor its statement_timeout
+# ends a wait for it. With store-timeout = 1 each host gives it up after 3 s, goes degraded
+# and keeps answering from its journal, and does not try it again until its reading thread
+# has read from it.
+start_drivers frozen 9
+pg_signal STOP
+for h in a b; do
+  wait_dli "$h" "DEGRADED" "$h not degraded while the database is frozen"
+done
+before=$(cat "$work"/frozen.* | wc -l)
+sleep 3
+after=$(cat "$work"/frozen.* | wc -l)
+[ "$after" -gt "$before" ] || fail "no activation acknowledged while the database was frozen"
+ctl a events | grep -q "the store did not answer within 3 s" \
+  || { ctl a events | tail -5 >&2; fail "event 1040 does not say the store did not answer"; }
+echo "$(date +%T) frozen"
+pg_signal CONT
+sleep 1
+stop_drivers
+for h in a b; do
+  wait_dli "$h" "counting with the other hosts" "$h did not catch up after the freeze"
+done
+all_in_db frozen
+wait_agree
+echo "$(date +%T) freeze done"
 
 # --- kill -9 of a host under load ----------------------------------------------
 "$driver" 127.0.0.1 "$port_a" "$work/authority/authority.pem" "f0" 200000 \
@@ -155,7 +202,8 @@ wait "$pid_a" 2> /dev/null || true
 wait "$d" || fail "the driver failed"
 [ "$(wc -l < "$work/acked.kill")" -ge 100 ] || fail "too few activations before the kill"
 host_conf_extra="store = $pg_uri
-store-host-name = kms-a"
+store-host-name = kms-a
+store-timeout = 1"
 start_host "$work/a" "$work/trust.pem"
 host_conf_extra=""
 port_a=$port pid_a=$host_pid

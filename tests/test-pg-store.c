@@ -20,7 +20,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "volact-error.h"
 #include "volact-pg.h"
@@ -78,7 +80,7 @@ static VolactPg *
 connect_ok (const char *host)
 {
   g_autoptr (GError) error = NULL;
-  VolactPg *pg = volact_pg_connect (uri, host, &error);
+  VolactPg *pg = volact_pg_connect (uri, host, 0, &error);
   if (pg == NULL)
     fail_msg ("connect: %s", error->message);
   return pg;
@@ -179,7 +181,7 @@ test_uri_check (void **state)
   assert_uri_accepted (uri);
 
   /* A refused URI is never tried. */
-  assert_null (volact_pg_connect ("postgresql://volact:secret@127.0.0.1:1/volact", "h", &error));
+  assert_null (volact_pg_connect ("postgresql://volact:secret@127.0.0.1:1/volact", "h", 0, &error));
   assert_int_equal (error->code, VOLACT_E_CONFIG);
 }
 
@@ -282,7 +284,7 @@ test_newer_schema_refused (void **state)
   pg = connect_ok ("host-a");
   g_clear_pointer (&pg, volact_pg_free);
   sql_run ("UPDATE volact_schema SET version = 99");
-  pg = volact_pg_connect (uri, "host-a", &error);
+  pg = volact_pg_connect (uri, "host-a", 0, &error);
   assert_null (pg);
   assert_int_equal (error->code, VOLACT_E_FAILED);
   if (strstr (error->message, "schema version 99 is newer than this volactd (1): upgrade volactd")
@@ -306,7 +308,7 @@ race_connect (gpointer data)
   GError *error = NULL;
 
   barrier_wait (r->barrier);
-  r->pg = volact_pg_connect (uri, r->host, &error);
+  r->pg = volact_pg_connect (uri, r->host, 0, &error);
   if (r->pg == NULL) {
     r->error = g_strdup (error->message);
     g_error_free (error);
@@ -583,11 +585,50 @@ test_server_restart (void **state)
   assert_string_equal (last, "300");
 }
 
+/* A server that stops answering: its backend process frozen, so the kernel still
+ * acknowledges every packet and neither TCP nor the server's statement_timeout ends the
+ * wait. The statement fails after store-timeout + 2 s (here 1 + 2) as a lost connection,
+ * later ones fail at once without waiting again, and once the server runs again
+ * volact_pg_reset reconnects. An alarm turns a wait without end into a failure. */
+static void
+test_frozen_server (void **state)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) again = NULL;
+  g_autoptr (VolactPg) pg = volact_pg_connect (uri, "host-frozen", 1, &error);
+  g_autoptr (PGresult) res = NULL;
+  pid_t backend;
+
+  (void) state;
+  if (pg == NULL)
+    fail_msg ("connect: %s", error->message);
+  res = volact_pg_exec (pg, "test-backend", "SELECT pg_backend_pid ()", 0, NULL, &error);
+  assert_non_null (res);
+  backend = (pid_t) atoi (PQgetvalue (res, 0, 0));
+  g_clear_pointer (&res, PQclear);
+  assert_int_equal (kill (backend, SIGSTOP), 0);
+  alarm (60);
+  res = volact_pg_exec (pg, "test-one", "SELECT 1", 0, NULL, &error);
+  alarm (0);
+  kill (backend, SIGCONT);
+  assert_null (res);
+  assert_int_equal (error->code, VOLACT_E_IO);
+  assert_non_null (strstr (error->message, "did not answer within 3 s"));
+  assert_null (volact_pg_exec (pg, "test-one", "SELECT 1", 0, NULL, &again));
+  assert_int_equal (again->code, VOLACT_E_IO);
+  g_clear_error (&error);
+  if (!volact_pg_reset (pg, &error))
+    fail_msg ("reset: %s", error->message);
+  res = volact_pg_exec (pg, "test-one", "SELECT 1", 0, NULL, &error);
+  assert_non_null (res);
+  assert_string_equal (PQgetvalue (res, 0, 0), "1");
+}
+
 static int
 connect_once (const char *host)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (VolactPg) pg = volact_pg_connect (uri, host, &error);
+  g_autoptr (VolactPg) pg = volact_pg_connect (uri, host, 0, &error);
 
   if (pg == NULL || !volact_pg_host_seen (pg, g_get_real_time () / G_USEC_PER_SEC, &error)) {
     fprintf (stderr, "%s\n", error->message);
@@ -610,6 +651,7 @@ main (int argc, char **argv)
     cmocka_unit_test (test_sql_error_carries_sqlstate),
     cmocka_unit_test (test_host_seen),
     cmocka_unit_test (test_server_restart),
+    cmocka_unit_test (test_frozen_server),
   };
 
   uri = g_getenv ("VOLACT_TEST_PG_URI");

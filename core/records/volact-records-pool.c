@@ -239,7 +239,7 @@ push_rows (VolactRecords *records, const Row *rows, guint64 first_seq, GError **
   gboolean ok;
   Push push;
 
-  if (pool->push == NULL && !(pool->push = volact_pg_connect (pool->uri, pool->host_name, error)))
+  if (pool->push == NULL && !(pool->push = volact_pg_connect (pool->uri, pool->host_name, pool->timeout_s, error)))
     return FALSE;
   g_mutex_lock (&records->lock);
   for (guint i = 0; i < records->pools->len; i++) {
@@ -295,8 +295,26 @@ go_degraded (VolactRecords *records, const GError *error)
     pool->caught_up_rows = 0;
     store_event (records, VOLACT_EVENT_STORE_DEGRADED, message);
   }
-  if (error->domain == VOLACT_ERROR && error->code == VOLACT_E_IO)
+  if (error->domain == VOLACT_ERROR && error->code == VOLACT_E_IO) {
     g_clear_pointer (&pool->push, volact_pg_free); /* connect afresh next time */
+    pool->lost_at = g_get_monotonic_time ();
+  }
+}
+
+/* Whether the writer may connect to the store now. After it lost the connection it waits
+ * until the pull thread has read from the store again: a database that cannot be reached
+ * holds a connection attempt for connect_timeout, and the writer's time is the answers'. */
+static gboolean
+store_answers (VolactPool *pool)
+{
+  gboolean yes;
+
+  if (pool->push != NULL || pool->lost_at == 0)
+    return TRUE;
+  g_mutex_lock (&pool->lock);
+  yes = pool->answered_at > pool->lost_at;
+  g_mutex_unlock (&pool->lock);
+  return yes;
 }
 
 gboolean
@@ -360,6 +378,10 @@ volact_pool_catch_up (VolactRecords *records)
   if (pool == NULL || g_get_monotonic_time () < pool->retry_at
       || (!pool->degraded && volact_pool_caught_up (records)))
     return;
+  if (!store_answers (pool)) {
+    pool->retry_at = g_get_monotonic_time () + RETRY_US;
+    return;
+  }
   if (!volact_pool_caught_up (records)) {
     gboolean complete
         = volact_journal_scan (records->journal, records->pushed_seq, catch_up_group, &c, &error);
@@ -379,7 +401,7 @@ volact_pool_catch_up (VolactRecords *records)
   }
   if (!volact_pool_caught_up (records))
     return; /* more next round */
-  if (pool->push == NULL && !(pool->push = volact_pg_connect (pool->uri, pool->host_name, &error))) {
+  if (pool->push == NULL && !(pool->push = volact_pg_connect (pool->uri, pool->host_name, pool->timeout_s, &error))) {
     go_degraded (records, error);
     return;
   }
@@ -399,7 +421,7 @@ volact_pool_catch_up (VolactRecords *records)
 
 gboolean
 volact_records_share (VolactRecords *records, const char *uri, const char *host_name,
-                      GError **error)
+                      guint timeout_s, GError **error)
 {
   g_autoptr (GError) local = NULL;
   VolactPool *pool;
@@ -416,11 +438,12 @@ volact_records_share (VolactRecords *records, const char *uri, const char *host_
   pool = g_new0 (VolactPool, 1);
   pool->uri = g_strdup (uri);
   pool->host_name = g_strdup (host_name);
+  pool->timeout_s = timeout_s;
   g_mutex_init (&pool->lock);
   g_cond_init (&pool->wake);
   /* Connected here so that a host starting against a working database starts shared; if it
    * cannot, it starts degraded and the writer keeps trying. */
-  pool->push = volact_pg_connect (uri, host_name, &local);
+  pool->push = volact_pg_connect (uri, host_name, timeout_s, &local);
   g_mutex_lock (&records->lock);
   records->pool = pool;
   g_mutex_unlock (&records->lock);

@@ -263,9 +263,11 @@ G_GNUC_INTERNAL gboolean volact_records_apply (VolactRecords *records, Row *batc
 /* The shared store (-pool.c, -pull.c). */
 struct _VolactPool {
   char *uri, *host_name;
+  guint timeout_s; /* store-timeout */
   /* Writer thread only. */
   VolactPg *push;
   gint64 retry_at; /* monotonic µs */
+  gint64 lost_at;  /* monotonic µs when the push connection was last given up */
   guint64 caught_up_rows;
   gint64 degraded_since; /* unix s, for the event */
   /* Under records->lock: read by the stats. */
@@ -276,6 +278,7 @@ struct _VolactPool {
   GMutex lock;
   GCond wake;
   gboolean stopping;
+  gint64 answered_at; /* under LOCK: monotonic µs of the pull thread's last good round */
 };
 
 /* The pull thread's body (DATA: the VolactRecords). */

@@ -169,12 +169,15 @@ volact_pool_pull_main (gpointer data)
     gboolean stopping;
 
     if (pg == NULL)
-      pg = volact_pg_connect (pool->uri, pool->host_name, &error);
+      pg = volact_pg_connect (pool->uri, pool->host_name, pool->timeout_s, &error);
     if (pg != NULL && pull_round (records, pg, &cursor, &error)
         && (++round % EXPIRE_ROUNDS != 1 || expire_round (records, pg, &error))) {
       if (failures > 0)
         g_message ("volact records: reading the shared store again");
       failures = 0;
+      g_mutex_lock (&pool->lock);
+      pool->answered_at = g_get_monotonic_time (); /* the writer may connect again */
+      g_mutex_unlock (&pool->lock);
     } else if (error != NULL) {
       if (failures++ == 0)
         g_warning ("volact records: cannot read the other hosts' records from the shared store: "

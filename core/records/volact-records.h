@@ -201,11 +201,15 @@ gboolean volact_records_flush (VolactRecords *records, guint timeout_ms);
  * acknowledged, and the records other hosts write are merged into the count
  * about once a second. A database that cannot be reached is not an error: the
  * host starts degraded (event 1040), acknowledges from its journal alone and
- * writes the waiting records once it can (event 1041). Call once, after
- * volact_records_open and before counting.
+ * writes the waiting records once it can (event 1041). TIMEOUT_S (0: 10) is
+ * the store's statement_timeout; a database that does not answer within it
+ * plus 2 s is given up as unreachable, and once it was, the writer connects
+ * again only after the reading thread has seen the database answer, so that
+ * answers never wait on connection attempts to a database that is not there.
+ * Call once, after volact_records_open and before counting.
  */
 gboolean volact_records_share (VolactRecords *records, const char *uri, const char *host_name,
-                               GError **error);
+                               guint timeout_s, GError **error);
 
 /** volact_records_pool_count with an explicit "now" (unix seconds). */
 guint volact_records_pool_count_at (VolactRecords *records, const char *pool, guint retention_days,

@@ -11,12 +11,16 @@
 
 #include "volact-error.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <string.h>
 
 #include <gio/gio.h>
 
 #define CONNECT_TIMEOUT_S "5"
-#define STATEMENT_TIMEOUT "SET statement_timeout = '10s'"
+/* How much longer than statement_timeout the host waits for any answer: the server's own
+ * cancel (and its error) comes first whenever the server is running at all. */
+#define ANSWER_MARGIN_S 2
 /* Back-off between attempts of a transaction: 10 ms doubling up to 640 ms,
  * each wait drawn from [d/2, d] so that two hosts that collided do not
  * collide again in lockstep. */
@@ -26,6 +30,8 @@
 struct _VolactPg {
   PGconn *conn;
   char *host_name;
+  guint timeout_s;      /* statement_timeout; answers are awaited ANSWER_MARGIN_S longer */
+  gboolean timed_out;   /* a command went unanswered: the connection is given up */
   GHashTable *prepared; /* statement names prepared on this connection */
   char sqlstate[6];
 };
@@ -152,7 +158,8 @@ volact_pg_uri_check (const char *uri, GError **error)
 static gboolean
 connection_lost (VolactPg *pg)
 {
-  return PQstatus (pg->conn) != CONNECTION_OK || g_str_has_prefix (pg->sqlstate, "08")
+  return pg->timed_out || PQstatus (pg->conn) != CONNECTION_OK
+         || g_str_has_prefix (pg->sqlstate, "08")
          || strcmp (pg->sqlstate, "57P01") == 0 || strcmp (pg->sqlstate, "57P02") == 0
          || strcmp (pg->sqlstate, "57P03") == 0;
 }
@@ -166,7 +173,11 @@ set_pg_error (VolactPg *pg, const PGresult *res, const char *what, GError **erro
   g_autofree char *text = one_line (primary != NULL ? primary : PQerrorMessage (pg->conn));
 
   g_strlcpy (pg->sqlstate, state != NULL ? state : "", sizeof pg->sqlstate);
-  if (connection_lost (pg))
+  if (pg->timed_out)
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO,
+                 "%s: the store did not answer within %u s; giving up the connection", what,
+                 pg->timeout_s + ANSWER_MARGIN_S);
+  else if (connection_lost (pg))
     g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "%s: lost the connection to the store: %s",
                  what, text);
   else if (*pg->sqlstate != '\0')
@@ -174,6 +185,51 @@ set_pg_error (VolactPg *pg, const PGresult *res, const char *what, GError **erro
                  pg->sqlstate);
   else
     g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "%s: %s", what, text);
+}
+
+/*
+ * The result of the command just sent (SENT: what PQsend* returned), waiting for the server
+ * at most timeout_s + ANSWER_MARGIN_S. statement_timeout runs on the server, so a server that
+ * does not run at all (stopped, frozen, its machine paused, or cut off with packets dropped)
+ * is bounded only by this wait: then the connection is given up (pg->timed_out, and every
+ * later command fails at once until volact_pg_reset) and NULL returned. libpq's own PQexec
+ * would wait for ever, holding every answer of the host with it. Several results (a
+ * multi-statement string) give the last, as PQexec does.
+ */
+static PGresult *
+await_result (VolactPg *pg, int sent)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) (pg->timeout_s + ANSWER_MARGIN_S) * G_USEC_PER_SEC;
+  PGresult *last = NULL, *r;
+
+  if (pg->timed_out || !sent)
+    return NULL;
+  while (PQisBusy (pg->conn)) {
+    struct pollfd p = { PQsocket (pg->conn), POLLIN, 0 };
+    gint64 left = deadline - g_get_monotonic_time ();
+    int n = left > 0 ? poll (&p, 1, (int) ((left + 999) / 1000)) : 0;
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n == 0) {
+      pg->timed_out = TRUE;
+      return NULL;
+    }
+    if (n < 0 || !PQconsumeInput (pg->conn))
+      break; /* the connection failed: PQgetResult reports it */
+  }
+  while ((r = PQgetResult (pg->conn)) != NULL) {
+    PQclear (last);
+    last = r;
+    if (PQstatus (pg->conn) == CONNECTION_BAD)
+      break;
+  }
+  return last;
+}
+
+static PGresult *
+run_simple (VolactPg *pg, const char *sql)
+{
+  return await_result (pg, pg->timed_out ? 0 : PQsendQuery (pg->conn, sql));
 }
 
 static gboolean
@@ -189,7 +245,7 @@ volact_pg_exec_simple (VolactPg *pg, const char *sql, GError **error)
   g_autoptr (PGresult) res = NULL;
 
   pg->sqlstate[0] = '\0';
-  res = PQexec (pg->conn, sql);
+  res = run_simple (pg, sql);
   if (!result_ok (res)) {
     g_autofree char *what = g_strndup (sql, strcspn (sql, " ("));
     set_pg_error (pg, res, what, error);
@@ -206,7 +262,8 @@ volact_pg_exec (VolactPg *pg, const char *name, const char *sql, int n_params,
 
   pg->sqlstate[0] = '\0';
   if (!g_hash_table_contains (pg->prepared, name)) {
-    g_autoptr (PGresult) prep = PQprepare (pg->conn, name, sql, n_params, NULL);
+    g_autoptr (PGresult) prep = await_result (
+        pg, pg->timed_out ? 0 : PQsendPrepare (pg->conn, name, sql, n_params, NULL));
     if (!result_ok (prep)) {
       g_autofree char *what = g_strdup_printf ("preparing %s", name);
       set_pg_error (pg, prep, what, error);
@@ -214,7 +271,9 @@ volact_pg_exec (VolactPg *pg, const char *name, const char *sql, int n_params,
     }
     g_hash_table_add (pg->prepared, g_strdup (name));
   }
-  res = PQexecPrepared (pg->conn, name, n_params, params, NULL, NULL, 0);
+  res = await_result (pg, pg->timed_out ? 0
+                                        : PQsendQueryPrepared (pg->conn, name, n_params, params,
+                                                               NULL, NULL, 0));
   if (!result_ok (res)) {
     set_pg_error (pg, res, name, error);
     return NULL;
@@ -248,31 +307,40 @@ notice_to_debug (void *data, const char *message)
 static gboolean
 session_setup (VolactPg *pg, GError **error)
 {
+  g_autofree char *timeout = g_strdup_printf ("SET statement_timeout = '%us'", pg->timeout_s);
+
   g_hash_table_remove_all (pg->prepared);
-  if (!volact_pg_exec_simple (pg, STATEMENT_TIMEOUT, error))
+  if (!volact_pg_exec_simple (pg, timeout, error))
     return FALSE;
   return volact_pg_migrate (pg, error);
 }
 
 VolactPg *
-volact_pg_connect (const char *uri, const char *host_name, GError **error)
+volact_pg_connect (const char *uri, const char *host_name, guint timeout_s, GError **error)
 {
   g_autoptr (VolactPg) pg = NULL;
-  g_autofree char *app = NULL;
+  g_autofree char *app = NULL, *user_timeout = NULL;
 
   g_return_val_if_fail (host_name != NULL, NULL);
   if (!volact_pg_uri_check (uri, error))
     return NULL;
+  timeout_s = timeout_s ? MIN (timeout_s, VOLACT_PG_TIMEOUT_MAX) : VOLACT_PG_TIMEOUT_DEFAULT;
   app = g_strdup_printf ("volactd (%s)", host_name);
+  /* Unacknowledged data to a server cut off with packets dropped: the kernel gives up after
+   * as long as the host waits for an answer (TCP_USER_TIMEOUT), not after its ~15 minutes of
+   * retransmissions, so that a send cannot outlast the answer's wait. */
+  user_timeout = g_strdup_printf ("%u", (timeout_s + ANSWER_MARGIN_S) * 1000);
   /* Keywords before dbname are defaults the URI may override; the ones after
    * it always win (PQconnectdbParams processes them in order). */
   const char *const keys[] = { "connect_timeout", "keepalives", "keepalives_idle",
-                               "keepalives_interval", "keepalives_count", "dbname",
-                               "application_name", NULL };
-  const char *const values[] = { CONNECT_TIMEOUT_S, "1", "30", "10", "3", uri, app, NULL };
+                               "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+                               "dbname", "application_name", NULL };
+  const char *const values[]
+      = { CONNECT_TIMEOUT_S, "1", "30", "10", "3", user_timeout, uri, app, NULL };
 
   pg = g_new0 (VolactPg, 1);
   pg->host_name = g_strdup (host_name);
+  pg->timeout_s = timeout_s;
   pg->prepared = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   pg->conn = PQconnectdbParams (keys, values, 1);
   if (pg->conn == NULL || PQstatus (pg->conn) != CONNECTION_OK) {
@@ -293,6 +361,7 @@ gboolean
 volact_pg_reset (VolactPg *pg, GError **error)
 {
   PQreset (pg->conn);
+  pg->timed_out = FALSE;
   if (PQstatus (pg->conn) != CONNECTION_OK) {
     g_autofree char *text = one_line (PQerrorMessage (pg->conn));
     g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "cannot reconnect to the store: %s", text);
@@ -338,11 +407,11 @@ transact_once (VolactPg *pg, VolactPgFunc func, gpointer data, GError **error)
     /* Keep the SQLSTATE of the failure, not of the ROLLBACK. */
     if (PQstatus (pg->conn) == CONNECTION_OK
         && PQtransactionStatus (pg->conn) != PQTRANS_IDLE)
-      PQclear (PQexec (pg->conn, "ROLLBACK"));
+      PQclear (run_simple (pg, "ROLLBACK"));
     return FALSE;
   }
   pg->sqlstate[0] = '\0';
-  res = PQexec (pg->conn, "COMMIT");
+  res = run_simple (pg, "COMMIT");
   if (!result_ok (res)) {
     set_pg_error (pg, res, "COMMIT", error);
     if (connection_lost (pg))

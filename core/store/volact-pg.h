@@ -25,6 +25,9 @@ G_BEGIN_DECLS
 
 /** The schema version this host creates and migrates to. */
 #define VOLACT_PG_SCHEMA_VERSION 1
+/** statement_timeout in seconds unless the caller gives one (store-timeout), and its most. */
+#define VOLACT_PG_TIMEOUT_DEFAULT 10
+#define VOLACT_PG_TIMEOUT_MAX 300
 /** Attempts of one volact_pg_transact before a serialization failure is reported. */
 #define VOLACT_PG_MAX_ATTEMPTS 10
 
@@ -49,12 +52,17 @@ gboolean volact_pg_uri_check (const char *uri, GError **error);
 
 /**
  * Checks @uri (volact_pg_uri_check), connects (connect_timeout 5 s unless the
- * URI sets one, TCP keepalives, application_name "volactd (HOST_NAME)"),
- * sets statement_timeout to 10 s, then creates or migrates the schema to
+ * URI sets one, TCP keepalives, tcp_user_timeout, application_name
+ * "volactd (HOST_NAME)"), sets statement_timeout to @timeout_s seconds (0:
+ * VOLACT_PG_TIMEOUT_DEFAULT), then creates or migrates the schema to
  * VOLACT_PG_SCHEMA_VERSION. A database at a newer version is refused.
- * Returns NULL with @error set on failure.
+ * Every command afterwards waits for the server at most @timeout_s + 2 s:
+ * past that the connection is given up (VOLACT_E_IO, "did not answer") and
+ * every later command fails until volact_pg_reset. Returns NULL with @error
+ * set on failure.
  */
-VolactPg *volact_pg_connect (const char *uri, const char *host_name, GError **error);
+VolactPg *volact_pg_connect (const char *uri, const char *host_name, guint timeout_s,
+                             GError **error);
 
 /** Closes the connection and frees @pg (NULL is ignored). */
 void volact_pg_free (VolactPg *pg);
