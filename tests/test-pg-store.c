@@ -659,6 +659,11 @@ main (int argc, char **argv)
     fprintf (stderr, "SKIP: run by tests/pg-store.sh (VOLACT_TEST_PG_URI and PGPASSFILE unset)\n");
     return 77;
   }
+  /* The libpq calls of this file go through volact-pq.h too. */
+  if (!volact_pq_load (NULL)) {
+    fprintf (stderr, "cannot open %s\n", VOLACT_PQ_LIBRARY);
+    return 1;
+  }
   if (argc == 3 && strcmp (argv[1], "connect") == 0)
     return connect_once (argv[2]);
   g_log_set_handler ("volact", G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_DEBUG, count_log, NULL);

@@ -113,6 +113,8 @@ volact_pg_uri_check (const char *uri, GError **error)
                  "store URI: must start with postgresql:// (docs/store.md)");
     return FALSE;
   }
+  if (!volact_pq_load (error))
+    return FALSE;
   options = PQconninfoParse (uri, &parse_error);
   if (options == NULL) {
     g_autofree char *text = one_line (parse_error != NULL ? parse_error : "out of memory");

@@ -19,7 +19,7 @@
 #define VOLACT_PG_H
 
 #include <glib.h>
-#include <libpq-fe.h>
+#include "volact-pq.h"
 
 G_BEGIN_DECLS
 
