@@ -4,8 +4,9 @@
  * postgresql://...`, the hosts of a pool count together:
  *
  * - Push (writer thread): each group of rows, once durable in the journal,
- *   is written to the database in one transaction (client records upserted,
- *   events inserted, both idempotent) before it is acknowledged. When the
+ *   is written to the database in one statement, its own transaction (client
+ *   records upserted, events inserted, both idempotent) before it is
+ *   acknowledged. When the
  *   database cannot take it, the host goes degraded: it acknowledges from
  *   the journal alone, keeps the journal (it is not rewound) and retries;
  *   once back, it writes every row after the last one the database has, in
@@ -89,24 +90,27 @@ typedef struct {
   const char *host;
 } Push;
 
-static const char push_clients_sql[]
-    = "INSERT INTO volact_clients (pool, cmid, last_seen, host, name, edition, flags, state) "
-      "SELECT p, c, l, $8, n, e, f, s FROM unnest ($1::text[], $2::uuid[], $3::bigint[], "
+/* A group in one statement, so one round trip (a data-modifying WITH runs exactly once):
+ * the client records ($1..$7, in (pool, machine ID) order so that two hosts writing the same
+ * machines lock them in the same order), then the events ($9..$20). $8 is this host, $21
+ * its journal's store identity. */
+static const char push_sql[]
+    = "WITH clients AS ("
+      " INSERT INTO volact_clients (pool, cmid, last_seen, host, name, edition, flags, state) "
+      " SELECT p, c, l, $8, n, e, f, s FROM unnest ($1::text[], $2::uuid[], $3::bigint[], "
       "  $4::text[], $5::text[], $6::integer[], $7::smallint[]) AS r (p, c, l, n, e, f, s) "
-      "ON CONFLICT (pool, cmid) DO UPDATE SET "
+      " ON CONFLICT (pool, cmid) DO UPDATE SET "
       "  host = CASE WHEN excluded.last_seen >= volact_clients.last_seen THEN excluded.host "
       "    ELSE volact_clients.host END, "
       "  last_seen = GREATEST (volact_clients.last_seen, excluded.last_seen), "
       "  name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE volact_clients.name END, "
       "  edition = excluded.edition, flags = excluded.flags, state = excluded.state, "
-      "  written = statement_timestamp ()";
-
-static const char push_events_sql[]
-    = "INSERT INTO volact_events (host, store, seq, time, event, cmid, name, edition, address, "
+      "  written = statement_timestamp ()) "
+      "INSERT INTO volact_events (host, store, seq, time, event, cmid, name, edition, address, "
       "  result, count, minimum, flags, message) "
-      "SELECT $13, $14, * FROM unnest ($1::bigint[], $2::bigint[], $3::integer[], $4::uuid[], "
-      "  $5::text[], $6::text[], $7::text[], $8::bigint[], $9::integer[], $10::integer[], "
-      "  $11::integer[], $12::text[]) "
+      "SELECT $8, $21, * FROM unnest ($9::bigint[], $10::bigint[], $11::integer[], $12::uuid[], "
+      "  $13::text[], $14::text[], $15::text[], $16::bigint[], $17::integer[], $18::integer[], "
+      "  $19::integer[], $20::text[]) "
       "ON CONFLICT DO NOTHING";
 
 static void
@@ -197,31 +201,28 @@ visit_equal (gconstpointer a, gconstpointer b)
   return x->pool == y->pool && memcmp (x->cmid, y->cmid, 16) == 0;
 }
 
-static gboolean
-push_body (VolactPg *pg, gpointer data, GError **error)
+static int
+visit_order (gconstpointer a, gconstpointer b)
 {
-  Push *push = data;
-  const char *p[E_N + 2];
-  PGresult *res;
+  const Row *x = *(const Row *const *) a, *y = *(const Row *const *) b;
 
-  if (push->n_clients > 0) {
-    for (int i = 0; i < C_N; i++)
-      p[i] = push->clients[i]->str;
-    p[C_N] = push->host;
-    if (!(res = volact_pg_exec (pg, "volact-push-clients", push_clients_sql, C_N + 1, p, error)))
-      return FALSE;
-    PQclear (res);
-  }
-  if (push->n_events > 0) {
-    for (int i = 0; i < E_N; i++)
-      p[i] = push->events[i]->str;
-    p[E_N] = push->host;
-    p[E_N + 1] = push->store;
-    if (!(res = volact_pg_exec (pg, "volact-push-events", push_events_sql, E_N + 2, p, error)))
-      return FALSE;
-    PQclear (res);
-  }
-  return TRUE;
+  if (x->pool != y->pool)
+    return x->pool < y->pool ? -1 : 1;
+  return memcmp (x->cmid, y->cmid, 16);
+}
+
+static gboolean
+push_write (VolactPg *pg, Push *push, GError **error)
+{
+  const char *p[C_N + 1 + E_N + 1];
+
+  for (int i = 0; i < C_N; i++)
+    p[i] = push->clients[i]->str;
+  p[C_N] = push->host;
+  for (int i = 0; i < E_N; i++)
+    p[C_N + 1 + i] = push->events[i]->str;
+  p[C_N + 1 + E_N] = push->store;
+  return volact_pg_exec_retried (pg, "volact-push", push_sql, G_N_ELEMENTS (p), p, error);
 }
 
 /* Writes ROWS (FIRST_SEQ and on) to the database in one transaction. */
@@ -233,6 +234,7 @@ push_rows (VolactRecords *records, const Row *rows, guint64 first_seq, GError **
   /* A machine ID twice in a group: an upsert may not touch one row twice, so only its
    * latest visit makes the client record (every visit makes its event). */
   g_autoptr (GHashTable) latest = g_hash_table_new (visit_hash, visit_equal);
+  g_autoptr (GPtrArray) visits = NULL;
   guint64 seq = first_seq;
   GHashTableIter iter;
   gpointer visit;
@@ -253,14 +255,20 @@ push_rows (VolactRecords *records, const Row *rows, guint64 first_seq, GError **
     if (row->kind == ROW_VISIT && row->pool < pools->len && g_ptr_array_index (pools, row->pool))
       g_hash_table_replace (latest, (gpointer) row, (gpointer) row);
   }
+  visits = g_ptr_array_sized_new (g_hash_table_size (latest));
   g_hash_table_iter_init (&iter, latest);
   while (g_hash_table_iter_next (&iter, &visit, NULL))
-    push_client (&push, visit, g_ptr_array_index (pools, ((const Row *) visit)->pool));
+    g_ptr_array_add (visits, visit);
+  g_ptr_array_sort (visits, visit_order);
+  for (guint i = 0; i < visits->len; i++) {
+    const Row *row = g_ptr_array_index (visits, i);
+    push_client (&push, row, g_ptr_array_index (pools, row->pool));
+  }
   for (int i = 0; i < C_N; i++)
     g_string_append_c (push.clients[i], '}');
   for (int i = 0; i < E_N; i++)
     g_string_append_c (push.events[i], '}');
-  ok = push.n_events == 0 || volact_pg_transact (pool->push, push_body, &push, error);
+  ok = push.n_events == 0 || push_write (pool->push, &push, error);
   push_clear (&push);
   return ok;
 }

@@ -429,15 +429,46 @@ transact_once (VolactPg *pg, VolactPgFunc func, gpointer data, GError **error)
   return TRUE;
 }
 
-gboolean
-volact_pg_transact (VolactPg *pg, VolactPgFunc func, gpointer data, GError **error)
+typedef struct {
+  VolactPgFunc func;
+  gpointer data;
+} Body;
+
+static gboolean
+transact_attempt (VolactPg *pg, gpointer data, GError **error)
+{
+  Body *body = data;
+
+  return transact_once (pg, body->func, body->data, error);
+}
+
+typedef struct {
+  const char *name, *sql;
+  int n_params;
+  const char *const *params;
+} Statement;
+
+static gboolean
+statement_attempt (VolactPg *pg, gpointer data, GError **error)
+{
+  Statement *st = data;
+  PGresult *res = volact_pg_exec (pg, st->name, st->sql, st->n_params, st->params, error);
+
+  PQclear (res);
+  return res != NULL;
+}
+
+/* Runs ATTEMPT until it succeeds, fails for good, or VOLACT_PG_MAX_ATTEMPTS serialization
+ * failures or deadlocks, with a jittered back-off between attempts. */
+static gboolean
+with_retries (VolactPg *pg, VolactPgFunc attempt_func, gpointer data, GError **error)
 {
   for (guint attempt = 1;; attempt++) {
     g_autoptr (GError) local = NULL;
     guint delay_ms;
 
     pg->sqlstate[0] = '\0';
-    if (transact_once (pg, func, data, &local))
+    if (attempt_func (pg, data, &local))
       return TRUE;
     if (!retryable (pg->sqlstate) || connection_lost (pg)) {
       g_propagate_prefixed_error (error, g_steal_pointer (&local), "transaction: ");
@@ -452,4 +483,21 @@ volact_pg_transact (VolactPg *pg, VolactPgFunc func, gpointer data, GError **err
     g_debug ("store: attempt %u: %s; retrying within %u ms", attempt, local->message, delay_ms);
     g_usleep ((gulong) g_random_int_range ((gint32) delay_ms / 2, (gint32) delay_ms + 1) * 1000);
   }
+}
+
+gboolean
+volact_pg_transact (VolactPg *pg, VolactPgFunc func, gpointer data, GError **error)
+{
+  Body body = { func, data };
+
+  return with_retries (pg, transact_attempt, &body, error);
+}
+
+gboolean
+volact_pg_exec_retried (VolactPg *pg, const char *name, const char *sql, int n_params,
+                        const char *const *params, GError **error)
+{
+  Statement st = { name, sql, n_params, params };
+
+  return with_retries (pg, statement_attempt, &st, error);
 }

@@ -5,7 +5,8 @@
  * retried on serialization failures, and prepared statements with bound
  * parameters. libpq only. The SQL stays within what PostgreSQL-compatible
  * distributed engines also run: no advisory locks, no LISTEN/NOTIFY,
- * explicit SERIALIZABLE transactions retried on SQLSTATE 40001/40P01.
+ * one-statement writes and explicit SERIALIZABLE transactions, both retried
+ * on SQLSTATE 40001/40P01.
  *
  * Errors: VOLACT_E_CONFIG for a URI volact refuses, VOLACT_E_IO when the
  * server cannot be reached or the connection was lost (the caller goes
@@ -84,6 +85,15 @@ const char *volact_pg_host_name (VolactPg *pg);
  * VOLACT_PG_MAX_ATTEMPTS times. A lost connection is not retried: VOLACT_E_IO.
  */
 gboolean volact_pg_transact (VolactPg *pg, VolactPgFunc func, gpointer data, GError **error);
+
+/**
+ * Runs the statement @sql (as volact_pg_exec) as a transaction of its own,
+ * in one round trip: the database's default isolation, and the same retries
+ * as volact_pg_transact on a serialization failure or a deadlock. For a
+ * write that one statement can make whole (data-modifying WITH clauses).
+ */
+gboolean volact_pg_exec_retried (VolactPg *pg, const char *name, const char *sql, int n_params,
+                                 const char *const *params, GError **error);
 
 /**
  * Runs the statement @sql with @n_params text parameters ($1..$n, NULL for
