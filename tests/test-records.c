@@ -22,6 +22,7 @@
 #include "volact-error.h"
 #include "volact-records.h"
 #include "volact-records-index.h"
+#include "volact-records-private.h"
 
 #define DAY 86400
 #define POOL "reference-pool"
@@ -1026,6 +1027,73 @@ child_writer (const char *dir)
   }
 }
 
+/* The journal scan the writer catches the shared store up with: each call takes up where
+ * the last one stopped (one group here), skips what the store has, and a group the caller
+ * failed on is read again. */
+static gboolean
+take_one_group (Row *rows, guint n, guint64 first_seq, gpointer data, GError **error)
+{
+  GArray *firsts = data;
+
+  volact_records_free_rows (rows);
+  if (firsts->len == 99) { /* asked to fail */
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "the store is down");
+    return FALSE;
+  }
+  g_array_append_val (firsts, first_seq);
+  return FALSE;
+}
+
+static void
+test_journal_cursor (void **state)
+{
+  g_autofree char *dir = test_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "clients.journal", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) firsts = g_array_new (FALSE, FALSE, sizeof (guint64));
+  VolactJournal *journal;
+  VolactJournalCursor cursor = { 0, 0 }, fresh = { 0, 0 };
+  Row *rows = NULL;
+  guint n = 0;
+  guint64 last = 0;
+
+  (void) state;
+  journal = volact_journal_open (path, &error);
+  assert_non_null (journal);
+  assert_true (volact_journal_read (journal, 42, 0, &rows, &n, &error));
+  assert_int_equal (n, 0);
+  for (guint g = 0; g < 3; g++) { /* rows 1-2, 3-4, 5-6 */
+    Row *a = volact_records_row_new (ROW_HOST_EVENT, NULL, NULL, NULL, "first", 0);
+    a->next = volact_records_row_new (ROW_HOST_EVENT, NULL, NULL, NULL, "second", 0);
+    assert_true (volact_journal_append (journal, a, &last, &error));
+    volact_records_free_rows (a);
+  }
+  assert_int_equal (last, 6);
+  for (guint g = 0; g < 3; g++) {
+    assert_false (volact_journal_scan (journal, &cursor, 0, take_one_group, firsts, &error));
+    assert_null (error);
+    assert_int_equal (firsts->len, g + 1);
+    assert_int_equal (g_array_index (firsts, guint64, g), 1 + 2 * g);
+  }
+  assert_true (volact_journal_scan (journal, &cursor, 0, take_one_group, firsts, &error));
+  assert_int_equal (firsts->len, 3);
+  /* From the start, what the store has (up to row 4) is skipped. */
+  g_array_set_size (firsts, 0);
+  assert_false (volact_journal_scan (journal, &fresh, 4, take_one_group, firsts, &error));
+  assert_int_equal (g_array_index (firsts, guint64, 0), 5);
+  /* A failure leaves the cursor on the group it failed on. */
+  fresh = (VolactJournalCursor){ 0, 0 };
+  g_array_set_size (firsts, 99);
+  assert_false (volact_journal_scan (journal, &fresh, 2, take_one_group, firsts, &error));
+  assert_non_null (error);
+  g_clear_error (&error);
+  g_array_set_size (firsts, 0);
+  assert_false (volact_journal_scan (journal, &fresh, 2, take_one_group, firsts, &error));
+  assert_int_equal (g_array_index (firsts, guint64, 0), 3);
+  volact_journal_close (journal);
+  test_rmtree (dir);
+}
+
 /* An acknowledged record survives kill -9 of the process. */
 static void
 test_kill9 (void **state)
@@ -1703,6 +1771,7 @@ main (int argc, char **argv)
     cmocka_unit_test_setup_teardown (test_query_errors, setup, teardown),
     cmocka_unit_test_setup_teardown (test_host_event_not_logged, setup, teardown),
     cmocka_unit_test (test_index_fields),
+    cmocka_unit_test (test_journal_cursor),
     cmocka_unit_test (test_index_clamp),
     cmocka_unit_test (test_index_shrinks),
     cmocka_unit_test_setup_teardown (test_future_clamped_at_open, setup, teardown),

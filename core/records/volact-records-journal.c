@@ -307,15 +307,17 @@ read_group (VolactJournal *journal, guint64 offset, GroupHeader *h)
   return r == (ssize_t) h->bytes && group_crc (h, journal->buf->data) == h->crc;
 }
 
-/* Reads the valid groups from the start of the file, stopping before LIMIT (an offset) and at
- * the first group that is damaged or out of sequence; calls FUNC with the rows of each group
- * after sequence number AFTER (a chain FUNC owns). *END and *NEXT_SEQ: where the valid groups
- * end, and the sequence number after them (0: none). */
+/* Reads the valid groups from *AT (an offset where a group starts; *NEXT_SEQ: its first
+ * sequence number, 0 if not known), stopping before LIMIT (an offset) and at the first group
+ * that is damaged or out of sequence; calls FUNC with the rows of each group after sequence
+ * number AFTER (a chain FUNC owns). *AT and *NEXT_SEQ move past every group read and taken:
+ * past a group FUNC stopped at without an error too, not past one it failed on. Returns TRUE
+ * at the end of the valid groups. */
 static gboolean
 scan (VolactJournal *journal, guint64 after, guint64 limit, VolactJournalFunc func, gpointer data,
-      guint64 *end, guint64 *next_seq, GError **error)
+      guint64 *at, guint64 *next_seq, GError **error)
 {
-  guint64 offset = 0, expected = 0;
+  guint64 offset = *at, expected = *next_seq;
   GroupHeader h;
 
   while (offset < limit && read_group (journal, offset, &h)) {
@@ -346,11 +348,21 @@ scan (VolactJournal *journal, guint64 after, guint64 limit, VolactJournalFunc fu
     }
     expected = h.first_seq + h.rows;
     offset += sizeof h + h.bytes;
-    if (n > 0 && !func (head, n, expected - n, data, error))
-      return FALSE;
+    if (n > 0) {
+      GError *failed = NULL;
+      gboolean go_on = func (head, n, expected - n, data, &failed);
+      if (failed != NULL) {
+        g_propagate_error (error, failed);
+        return FALSE;
+      }
+      *at = offset;
+      *next_seq = expected;
+      if (!go_on)
+        return FALSE;
+    }
+    *at = offset;
+    *next_seq = expected;
   }
-  *end = offset;
-  *next_seq = expected;
   return TRUE;
 }
 
@@ -376,7 +388,7 @@ volact_journal_read (VolactJournal *journal, guint64 store_id, guint64 applied, 
                      guint *n_rows, GError **error)
 {
   Collect c = { NULL, &c.head, 0 };
-  guint64 end = 0, expected = 0;
+  guint64 end = 0, expected = 0; /* from the start */
 
   journal->store_id = store_id;
   if (!scan (journal, applied, G_MAXUINT64, collect, &c, &end, &expected, error)) {
@@ -391,12 +403,11 @@ volact_journal_read (VolactJournal *journal, guint64 store_id, guint64 applied, 
 }
 
 gboolean
-volact_journal_scan (VolactJournal *journal, guint64 after, VolactJournalFunc func, gpointer data,
-                     GError **error)
+volact_journal_scan (VolactJournal *journal, VolactJournalCursor *cursor, guint64 after,
+                     VolactJournalFunc func, gpointer data, GError **error)
 {
-  guint64 end, next;
-
-  return scan (journal, after, journal->offset, func, data, &end, &next, error);
+  return scan (journal, after, journal->offset, func, data, &cursor->offset, &cursor->next_seq,
+               error);
 }
 
 gboolean

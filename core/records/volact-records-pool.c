@@ -392,7 +392,8 @@ volact_pool_catch_up (VolactRecords *records)
   }
   if (!volact_pool_caught_up (records)) {
     gboolean complete
-        = volact_journal_scan (records->journal, records->pushed_seq, catch_up_group, &c, &error);
+        = volact_journal_scan (records->journal, &pool->cursor, records->pushed_seq,
+                               catch_up_group, &c, &error);
     pool->caught_up_rows += c.rows;
     if (error != NULL) {
       go_degraded (records, error);
@@ -408,7 +409,9 @@ volact_pool_catch_up (VolactRecords *records)
     }
   }
   if (!volact_pool_caught_up (records))
-    return; /* more next round */
+    return; /* more next round, from the cursor */
+  /* The journal may be rewound from now on: the next catching up starts at its start. */
+  pool->cursor = (VolactJournalCursor){ 0, 0 };
   if (pool->push == NULL && !(pool->push = volact_pg_connect (pool->uri, pool->host_name, pool->timeout_s, &error))) {
     go_degraded (records, error);
     return;

@@ -239,11 +239,17 @@ G_GNUC_INTERNAL gboolean volact_journal_read (VolactJournal *journal, guint64 st
  * FALSE stops the scan (with ERROR set if it failed). */
 typedef gboolean (*VolactJournalFunc) (Row *rows, guint n, guint64 first_seq, gpointer data,
                                        GError **error);
-/* Calls FUNC on the rows appended so far after sequence number AFTER, group by group, in order
- * (the writer catching the shared store up). */
-G_GNUC_INTERNAL gboolean volact_journal_scan (VolactJournal *journal, guint64 after,
-                                              VolactJournalFunc func, gpointer data,
-                                              GError **error);
+/* Where a scan goes on: the offset of a group and its first sequence number ({ 0, 0 }: from
+ * the start). Valid until the journal is rewound. */
+typedef struct {
+  guint64 offset, next_seq;
+} VolactJournalCursor;
+/* Calls FUNC on the rows appended so far after sequence number AFTER, group by group, in order,
+ * from CURSOR on, and moves CURSOR past what it read (the writer catching the shared store up
+ * over several rounds reads each group once). TRUE when it reached the last group. */
+G_GNUC_INTERNAL gboolean volact_journal_scan (VolactJournal *journal, VolactJournalCursor *cursor,
+                                              guint64 after, VolactJournalFunc func,
+                                              gpointer data, GError **error);
 /* Makes the chain BATCH durable as one group (one write, one fdatasync); *LAST_SEQ is the
  * sequence number of its last row. */
 G_GNUC_INTERNAL gboolean volact_journal_append (VolactJournal *journal, const Row *batch,
@@ -268,6 +274,7 @@ struct _VolactPool {
   VolactPg *push;
   gint64 retry_at; /* monotonic µs */
   gint64 lost_at;  /* monotonic µs when the push connection was last given up */
+  VolactJournalCursor cursor; /* where catching up goes on; reset once caught up */
   guint64 caught_up_rows;
   gint64 degraded_since; /* unix s, for the event */
   /* Under records->lock: read by the stats. */
