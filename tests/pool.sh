@@ -8,7 +8,9 @@
 # the database frozen (it answers nothing) while both hosts take activations: both
 # give it up after store-timeout + 2 s, keep answering, and write everything once it
 # runs again; kill -9 of a host under load loses nothing acknowledged from the
-# database; a small simulated fleet (bench/volact-fleet-sim) over 8 days on the pool.
+# database; a small simulated fleet (bench/volact-fleet-sim) over 8 days on the pool;
+# a host's expiry round deletes records past retention and its own events past 90
+# days from the database, and nothing else.
 set -euo pipefail
 . "$top_srcdir/tests/lib.sh"
 driver="$top_builddir/tests/durability-client"
@@ -134,6 +136,34 @@ n=$(pg_psql -At -c "SELECT count(*) FROM volact_events WHERE event = 12290 AND h
 [ "$n" -ge 6 ] || fail "only $n request events of host A in the database"
 
 echo "$(date +%T) count 5 done"
+
+# --- expiry in the database (each host runs it when it starts, then every 10 minutes) ---
+now=$(date +%s)
+pool_name=$(pg_psql -At -c "SELECT pool FROM volact_clients LIMIT 1")
+pg_psql -c "INSERT INTO volact_clients (pool, cmid, last_seen, host)
+  SELECT '$pool_name', gen_random_uuid (), $((now - 40 * 86400)), 'kms-gone'
+  FROM generate_series (1, 20)"
+pg_psql -c "INSERT INTO volact_events (host, store, seq, time, event) VALUES
+  ('kms-b', 1, 1, $((now - 91 * 86400)), 12290), ('kms-b', 1, 2, $((now - 89 * 86400)), 12290),
+  ('kms-other', 1, 1, $((now - 91 * 86400)), 12290)"
+kill "$pid_b"
+wait "$pid_b" 2> /dev/null || true
+host_conf_extra="store = $pg_uri
+store-host-name = kms-b
+store-timeout = 1"
+start_host "$work/b" "$work/trust.pem"
+host_conf_extra=""
+port_b=$port pid_b=$host_pid
+for _ in $(seq 150); do
+  [ "$(pg_psql -At -c "SELECT count(*) FROM volact_clients WHERE host = 'kms-gone'")" = 0 ] && break
+  sleep 0.1
+done
+left=$(pg_psql -At -c "SELECT count(*) FROM volact_clients WHERE host = 'kms-gone'")
+[ "$left" = 0 ] || fail "$left records past retention are still in the database"
+events=$(pg_psql -At -c "SELECT host || ':' || seq FROM volact_events WHERE store = 1 ORDER BY 1" | tr '\n' ' ')
+[ "$events" = "kms-b:2 kms-other:1 " ] || fail "after the expiry the database holds the events \"$events\""
+wait_count b 5
+echo "$(date +%T) expiry done"
 # --- the database stopped while both hosts take activations --------------------
 start_drivers acked e
 "$pg_ctl" stop > /dev/null || fail "cannot stop PostgreSQL"
