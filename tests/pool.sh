@@ -20,17 +20,22 @@ start_authority "$work/authority"
 cat "$top_srcdir/licenses/reference-authority.pem" "$work/authority/authority.pem" > "$work/trust.pem"
 mkdir -p "$work/clients"
 
-# pool_host NAME: an activated host named NAME in the pool; sets port_NAME, pid_NAME.
+# run_host NAME: starts host NAME (folder $work/NAME) in the pool as kms-NAME; sets
+# port_NAME, pid_NAME.
+run_host() {
+  host_conf_extra="store = $pg_uri
+store-host-name = kms-$1
+store-timeout = 1"
+  start_host "$work/$1" "$work/trust.pem"
+  host_conf_extra=""
+  eval "port_$1=$port pid_$1=$host_pid"
+}
+# pool_host NAME: a new activated host named NAME in the pool.
 pool_host() {
   local dir="$work/$1" key
   mkdir -p "$dir"
   write_fingerprint "$dir" "machine-$1" "cpu-$1"
-  host_conf_extra="store = $pg_uri
-store-host-name = kms-$1
-store-timeout = 1"
-  start_host "$dir" "$work/trust.pem"
-  host_conf_extra=""
-  eval "port_$1=$port pid_$1=$host_pid"
+  run_host "$1"
   key=$("$authority" --dir "$work/authority" issue-key --group 24)
   ctl "$1" ipk "$key" > /dev/null || fail "ipk on $1"
   ctl "$1" ato > /dev/null || fail "ato on $1"
@@ -148,12 +153,7 @@ pg_psql -c "INSERT INTO volact_events (host, store, seq, time, event) VALUES
   ('kms-other', 1, 1, $((now - 91 * 86400)), 12290)"
 kill "$pid_b"
 wait "$pid_b" 2> /dev/null || true
-host_conf_extra="store = $pg_uri
-store-host-name = kms-b
-store-timeout = 1"
-start_host "$work/b" "$work/trust.pem"
-host_conf_extra=""
-port_b=$port pid_b=$host_pid
+run_host b
 for _ in $(seq 150); do
   [ "$(pg_psql -At -c "SELECT count(*) FROM volact_clients WHERE host = 'kms-gone'")" = 0 ] && break
   sleep 0.1
@@ -231,12 +231,7 @@ kill -9 "$pid_a"
 wait "$pid_a" 2> /dev/null || true
 wait "$d" || fail "the driver failed"
 [ "$(wc -l < "$work/acked.kill")" -ge 100 ] || fail "too few activations before the kill"
-host_conf_extra="store = $pg_uri
-store-host-name = kms-a
-store-timeout = 1"
-start_host "$work/a" "$work/trust.pem"
-host_conf_extra=""
-port_a=$port pid_a=$host_pid
+run_host a
 for _ in $(seq 100); do
   pg_psql -At -c "SELECT cmid FROM volact_clients" | sort > "$work/in-db"
   missing=$(sort "$work/acked.kill" | comm -23 - "$work/in-db" | wc -l)
