@@ -4,6 +4,9 @@
 #include "volact-accept.h"
 
 #include "volact-error.h"
+#include "volact-limits.h"
+
+#include <sys/socket.h>
 
 /* Connections the kernel queues for us, for the sockets added by address. */
 #define ACCEPT_BACKLOG 256
@@ -120,16 +123,22 @@ run (gpointer data, gpointer user_data)
   conn_finish (acc, conn);
 }
 
-/* The IP address of SOCKET's peer as text, or NULL (a Unix socket, or unknown). */
+/* The source of SOCKET's peer as text (its IPv4 address, or its IPv6 /64: as the client
+ * port's limits count), or NULL (a Unix socket, or unknown). */
 static char *
 peer_source (GSocket *sock)
 {
   g_autoptr (GSocketAddress) remote = g_socket_get_remote_address (sock, NULL);
+  GInetAddress *address;
+  char text[VOLACT_LIMITS_SOURCE_TEXT];
 
   if (remote == NULL || !G_IS_INET_SOCKET_ADDRESS (remote))
     return NULL;
-  return g_inet_address_to_string (
-      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  address = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote));
+  volact_limits_address_source (
+      g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4 ? AF_INET : AF_INET6,
+      g_inet_address_to_bytes (address), text);
+  return g_strdup (text);
 }
 
 /* The main loop: admit CONNECTION into a slot and queue it, or close it at once. */

@@ -8,7 +8,7 @@
  * thread) and served one per task in a bounded GThreadPool. At most
  * max_connections are in flight (queued or being served); of those, reserved
  * slots go only to peers that the privileged callback accepts, and at most
- * per_source come from one IP address (so that one slow client cannot hold
+ * per_source come from one source, an IPv4 address or an IPv6 /64 (so that one slow client cannot hold
  * every worker: issue 10, finding 8). A connection over a limit is closed at
  * once, and the refusals are logged at most once
  * per VOLACT_ACCEPT_LOG_INTERVAL_SECONDS. Each connection has a read deadline
@@ -37,7 +37,7 @@ typedef struct {
   const char *name;                  /* starts each log line, e.g. "administration socket" */
   guint max_connections;             /* in flight at once (queued or served), >= 1 */
   guint reserved;                    /* of those, kept for privileged peers, < max_connections */
-  guint per_source;                  /* in flight from one IP address; 0 = no cap (Unix peers) */
+  guint per_source;                  /* in flight from one IPv4 address or IPv6 /64; 0 = no cap */
   guint threads;                     /* worker threads, >= 1 */
   guint timeout_seconds;             /* first read deadline and socket timeout; 0 = none */
   VolactAcceptServe serve;           /* required */

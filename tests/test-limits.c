@@ -81,6 +81,19 @@ test_sources (void **state)
   assert_string_equal (text, "2001:db8:1:2::/64");
   volact_limits_source_text (source (l, "::ffff:192.0.2.9", T0), text);
   assert_string_equal (text, "192.0.2.9");
+  /* What the blocking servers' per-source caps count by (volact-accept.c): the same. */
+  {
+    guint8 v6[16], mapped[16], v4[4];
+    assert_int_equal (inet_pton (AF_INET6, "2001:db8:1:2:ffff::7", v6), 1);
+    assert_int_equal (inet_pton (AF_INET6, "::ffff:192.0.2.9", mapped), 1);
+    assert_int_equal (inet_pton (AF_INET, "192.0.2.9", v4), 1);
+    volact_limits_address_source (AF_INET6, v6, text);
+    assert_string_equal (text, "2001:db8:1:2::/64");
+    volact_limits_address_source (AF_INET6, mapped, text);
+    assert_string_equal (text, "192.0.2.9");
+    volact_limits_address_source (AF_INET, v4, text);
+    assert_string_equal (text, "192.0.2.9");
+  }
 
   for (int i = 0; i < 1000; i++) {
     assert_true (volact_limits_take (l, source (l, "127.0.0.1", T0), T0));

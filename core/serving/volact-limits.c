@@ -325,17 +325,33 @@ volact_limits_refused (VolactLimits *l, VolactSource *s, VolactLimitKind kind, g
   return TRUE;
 }
 
-void
-volact_limits_source_text (const VolactSource *s, char out[VOLACT_LIMITS_SOURCE_TEXT])
+static void
+key_text (const guint8 key[16], char out[VOLACT_LIMITS_SOURCE_TEXT])
 {
   char addr[INET6_ADDRSTRLEN];
 
-  if (memcmp (s->key, mapped_prefix, sizeof mapped_prefix) == 0) {
-    inet_ntop (AF_INET, s->key + 12, out, VOLACT_LIMITS_SOURCE_TEXT);
+  if (memcmp (key, mapped_prefix, sizeof mapped_prefix) == 0) {
+    inet_ntop (AF_INET, key + 12, out, VOLACT_LIMITS_SOURCE_TEXT);
     return;
   }
-  inet_ntop (AF_INET6, s->key, addr, sizeof addr);
+  inet_ntop (AF_INET6, key, addr, sizeof addr);
   g_snprintf (out, VOLACT_LIMITS_SOURCE_TEXT, "%s/64", addr);
+}
+
+void
+volact_limits_source_text (const VolactSource *s, char out[VOLACT_LIMITS_SOURCE_TEXT])
+{
+  key_text (s->key, out);
+}
+
+void
+volact_limits_address_source (int family, const guint8 *addr,
+                              char out[VOLACT_LIMITS_SOURCE_TEXT])
+{
+  guint8 key[16];
+
+  make_key (family, addr, key);
+  key_text (key, out);
 }
 
 guint

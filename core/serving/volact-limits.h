@@ -87,6 +87,13 @@ gboolean volact_limits_refused (VolactLimits *limits, VolactSource *source, Vola
 
 /** SOURCE as text: "192.0.2.1" or "2001:db8:1:2::/64". */
 void volact_limits_source_text (const VolactSource *source, char out[VOLACT_LIMITS_SOURCE_TEXT]);
+/**
+ * The source the address ADDR (FAMILY AF_INET, 4 bytes, or AF_INET6, 16) belongs to, as
+ * volact_limits_source_text gives it: what every per-source cap counts by, so that a peer
+ * cannot escape one with the other addresses of its IPv6 /64.
+ */
+void volact_limits_address_source (int family, const guint8 *addr,
+                                   char out[VOLACT_LIMITS_SOURCE_TEXT]);
 /** Sources tracked now (at most the capacity). */
 guint volact_limits_size (const VolactLimits *limits);
 /** Bytes held by the table (entries and index), for tests and `health`. */
