@@ -2,7 +2,7 @@
 /**
  * Big-endian field helpers shared by the binary formats (protocol, host
  * certificate, Installation and Confirmation IDs), so each writes its
- * multi-byte integers the same way.
+ * multi-byte integers the same way; and bytes as hexadecimal text.
  */
 #ifndef VOLACT_BYTES_H
 #define VOLACT_BYTES_H
@@ -27,6 +27,21 @@ volact_get_be (const guint8 *in, guint bytes)
   for (guint i = 0; i < bytes; i++)
     v = (v << 8) | in[i];
   return v;
+}
+
+/** @data (@len bytes) as lower-case hexadecimal, NUL-terminated (g_free it). */
+static inline char *
+volact_hex (const guint8 *data, gsize len)
+{
+  static const char digits[] = "0123456789abcdef";
+  char *out = g_malloc (2 * len + 1);
+
+  for (gsize i = 0; i < len; i++) {
+    out[2 * i] = digits[data[i] >> 4];
+    out[2 * i + 1] = digits[data[i] & 0x0f];
+  }
+  out[2 * len] = '\0';
+  return out;
 }
 
 G_END_DECLS

@@ -14,6 +14,7 @@
 #include "volact-accept.h"
 #include "volact-activation.h"
 #include "volact-authority-proto.h"
+#include "volact-bytes.h"
 #include "volact-crypto.h"
 #include "volact-error.h"
 
@@ -65,16 +66,6 @@ static guint32
 code_of (const GError *error)
 {
   return error->domain == VOLACT_ERROR ? (guint32) error->code : (guint32) VOLACT_E_FAILED;
-}
-
-static char *
-hex_bytes (const guint8 *data, gsize len)
-{
-  GString *s = g_string_sized_new (len * 2);
-
-  for (gsize i = 0; i < len; i++)
-    g_string_append_printf (s, "%02x", data[i]);
-  return g_string_free (s, FALSE);
 }
 
 /* Loads the authority's key (it must match the certificate hosts trust) and opens the ledger. */
@@ -180,7 +171,7 @@ authority_cmd_confirm (Authority *a, int argc, char **argv)
   if (!ok)
     return authority_fail (a, "confirm", error);
 
-  host_hex = hex_bytes (result.iid.host_id, VOLACT_HOST_ID_SIZE);
+  host_hex = volact_hex (result.iid.host_id, VOLACT_HOST_ID_SIZE);
   if (a->json) {
     g_string_append (a->out, "{\"command\": \"confirm\", \"ok\": true, \"confirmation_id\": ");
     authority_json_string (a->out, result.cid);
@@ -367,7 +358,7 @@ log_exchange (const char *peer, const Activation *result, const GError *error)
   }
   /* The serial and a prefix of the host id identify the exchange; the key itself is never
    * logged. */
-  host = hex_bytes (result->iid.host_id, LOG_HOST_ID_BYTES);
+  host = volact_hex (result->iid.host_id, LOG_HOST_ID_BYTES);
   if (error == NULL)
     g_message ("activation from %s: key serial %" G_GUINT64_FORMAT " group %u host %s...: "
                "granted, activation %u",

@@ -6,6 +6,7 @@
 
 #include "authority-sign.h"
 
+#include "volact-bytes.h"
 #include "volact-error.h"
 
 #include <errno.h>
@@ -386,15 +387,6 @@ volact_ledger_get_key (VolactLedger *ledger, guint64 serial, VolactLedgerKeyInfo
   return TRUE;
 }
 
-static char *
-hex_string (const guint8 *data, gsize len)
-{
-  GString *out = g_string_sized_new (2 * len);
-  for (gsize i = 0; i < len; i++)
-    g_string_append_printf (out, "%02x", data[i]);
-  return g_string_free (out, FALSE);
-}
-
 /* Inside the transaction: decides and records. Returns FALSE with ERROR set
  * for a database failure; a refusal returns TRUE with *REFUSAL set. */
 static gboolean
@@ -453,7 +445,7 @@ activate_locked (VolactLedger *ledger, const VolactInstallationId *iid, gint64 n
 
     if (known_host) {
       if (activations >= max_activations || activations >= VOLACT_LEDGER_MAX_ACTIVATIONS_LIMIT) {
-        host_hex = hex_string (iid->host_id, VOLACT_HOST_ID_SIZE);
+        host_hex = volact_hex (iid->host_id, VOLACT_HOST_ID_SIZE);
         g_set_error (refusal, VOLACT_ERROR, VOLACT_E_HOST_REACTIVATION_LIMIT,
                      "host %s has already been activated %" G_GUINT64_FORMAT
                      " of %" G_GUINT64_FORMAT " times with key serial %" G_GUINT64_FORMAT,

@@ -7,6 +7,7 @@
 #include "volact-admin-proto.h"
 #include "volact-answer.h"
 #include "volact-authority-proto.h"
+#include "volact-bytes.h"
 #include "volact-error.h"
 #include "volact-host-private.h"
 #include "volact-key.h"
@@ -254,12 +255,9 @@ cmd_describe (VolactHost *host, gboolean verbose, GError **error)
   const VolactKeyGroup *group = NULL;
   gboolean licensed;
   char partial[VOLACT_KEY_PARTIAL_SIZE] = "";
-  GString *fp = g_string_new (NULL);
 
-  if (!volact_host_check_activation (host, error)) {
-    g_string_free (fp, TRUE);
+  if (!volact_host_check_activation (host, error))
     return NULL;
-  }
   licensed = host->state->certificate != NULL;
   if (host->state->product_key != NULL) {
     volact_key_partial (host->state->product_key, partial);
@@ -314,13 +312,11 @@ cmd_describe (VolactHost *host, gboolean verbose, GError **error)
                                               host->cert.body.activation_number);
       g_variant_dict_insert (d, "activation", "s", how);
     }
-    for (guint i = 0; i < VOLACT_FINGERPRINT_SIZE; i++)
-      g_string_append_printf (fp, "%02x", host->fingerprint[i]);
-    if (host->fingerprint_overridden)
-      g_string_assign (fp, "TEST OVERRIDE");
-    g_variant_dict_insert (d, "fingerprint", "s", fp->str);
+    g_autofree char *fp = host->fingerprint_overridden
+                              ? g_strdup ("TEST OVERRIDE")
+                              : volact_hex (host->fingerprint, VOLACT_FINGERPRINT_SIZE);
+    g_variant_dict_insert (d, "fingerprint", "s", fp);
   }
-  g_string_free (fp, TRUE);
   return g_variant_dict_end (d);
 }
 

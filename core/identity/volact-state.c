@@ -3,6 +3,7 @@
 
 #include "volact-state.h"
 
+#include "volact-bytes.h"
 #include "volact-error.h"
 
 #include <errno.h>
@@ -141,11 +142,8 @@ volact_state_save (const VolactState *s, const char *state_dir, GError **error)
   if (s->certificate) {
     gsize n;
     const guint8 *raw = g_bytes_get_data (s->certificate, &n);
-    GString *hex = g_string_sized_new (n * 2);
-    for (gsize i = 0; i < n; i++)
-      g_string_append_printf (hex, "%02x", raw[i]);
-    g_key_file_set_string (kf, "activation", "certificate", hex->str);
-    g_string_free (hex, TRUE);
+    g_autofree char *hex = volact_hex (raw, n);
+    g_key_file_set_string (kf, "activation", "certificate", hex);
     g_key_file_set_string (kf, "activation", "method", s->activated_by ? s->activated_by : "");
     g_key_file_set_int64 (kf, "activation", "time", s->activated_at);
   }

@@ -3,6 +3,8 @@
 
 #include "volact-web-auth.h"
 
+#include "volact-bytes.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -64,17 +66,6 @@ volact_web_auth_free (VolactWebAuth *auth)
   g_free (auth);
 }
 
-/* DATA in lower-case hex. */
-static char *
-hex_of (const guint8 *data, gsize len)
-{
-  GString *hex = g_string_sized_new (2 * len + 1);
-
-  for (gsize i = 0; i < len; i++)
-    g_string_append_printf (hex, "%02x", data[i]);
-  return g_string_free (hex, FALSE);
-}
-
 char *
 volact_web_token_new (void)
 {
@@ -82,7 +73,7 @@ volact_web_token_new (void)
 
   if (RAND_bytes (raw, sizeof raw) != 1)
     g_error ("OpenSSL's random generator failed"); /* no safe way on without it */
-  return hex_of (raw, sizeof raw);
+  return volact_hex (raw, sizeof raw);
 }
 
 static gboolean
@@ -250,7 +241,7 @@ credential_digest (VolactWebAuth *auth, const char *user, const char *password)
       == NULL)
     g_error ("OpenSSL HMAC-SHA256 failed");
   OPENSSL_cleanse (msg, ulen + 1 + plen);
-  return hex_of (mac, mac_len);
+  return volact_hex (mac, mac_len);
 }
 
 void
