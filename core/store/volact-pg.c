@@ -206,26 +206,30 @@ await_result (VolactPg *pg, int sent)
 
   if (pg->timed_out || !sent)
     return NULL;
-  while (PQisBusy (pg->conn)) {
-    struct pollfd p = { PQsocket (pg->conn), POLLIN, 0 };
-    gint64 left = deadline - g_get_monotonic_time ();
-    int n = left > 0 ? poll (&p, 1, (int) ((left + 999) / 1000)) : 0;
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n == 0) {
-      pg->timed_out = TRUE;
-      return NULL;
+  for (;;) {
+    /* PQgetResult blocks while libpq is busy: wait for each result here, under the deadline
+     * (a multi-statement string has one result per statement). */
+    while (PQisBusy (pg->conn)) {
+      struct pollfd p = { PQsocket (pg->conn), POLLIN, 0 };
+      gint64 left = deadline - g_get_monotonic_time ();
+      int n = left > 0 ? poll (&p, 1, (int) ((left + 999) / 1000)) : 0;
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n == 0) {
+        pg->timed_out = TRUE;
+        PQclear (last);
+        return NULL;
+      }
+      if (n < 0 || !PQconsumeInput (pg->conn))
+        break; /* the connection failed: PQgetResult reports it */
     }
-    if (n < 0 || !PQconsumeInput (pg->conn))
-      break; /* the connection failed: PQgetResult reports it */
-  }
-  while ((r = PQgetResult (pg->conn)) != NULL) {
+    if ((r = PQgetResult (pg->conn)) == NULL)
+      return last;
     PQclear (last);
     last = r;
     if (PQstatus (pg->conn) == CONNECTION_BAD)
-      break;
+      return last;
   }
-  return last;
 }
 
 static PGresult *
