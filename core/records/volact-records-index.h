@@ -40,15 +40,15 @@ enum {
  * holds more than it needs (entry numbers 26 bits, pools 14, name hashes 12). */
 typedef struct {
   guint8 cmid[16];
-  guint32 last_seen;         /* unix seconds (unsigned: good until 2106) */
-  guint32 pool : 14;         /* 1-based pool number */
-  guint32 other_hash : 12;   /* the previous different name, 0 = none */
-  guint32 state : 3;         /* latest visit's license state (volact_index_state_of) */
-  guint32 flags : 2;         /* VOLACT_INDEX_COUNTED, VOLACT_INDEX_VM */
+  guint32 last_seen;       /* unix seconds (unsigned: good until 2106) */
+  guint32 pool : 14;       /* 1-based pool number */
+  guint32 other_hash : 12; /* the previous different name, 0 = none */
+  guint32 state : 3;       /* latest visit's license state (volact_index_state_of) */
+  guint32 flags : 2;       /* VOLACT_INDEX_COUNTED, VOLACT_INDEX_VM */
   guint32 unused : 1;
-  guint64 prev : 26;         /* entry number of the next older entry of the pool, or NIL */
-  guint64 next : 26;         /* entry number of the next newer entry, or NIL */
-  guint64 name_hash : 12;    /* case-folded machine name (volact_index_name_hash), 0 = none */
+  guint64 prev : 26;      /* entry number of the next older entry of the pool, or NIL */
+  guint64 next : 26;      /* entry number of the next newer entry, or NIL */
+  guint64 name_hash : 12; /* case-folded machine name (volact_index_name_hash), 0 = none */
 } VolactIndexEntry;
 
 /** The state an entry keeps for STATE as a client sent it. */

@@ -28,7 +28,6 @@
 /* Catching up writes at most this many rows per writer round, so new groups are not held. */
 #define CATCH_UP_ROWS 16384
 
-
 /* ---------------------------------------------------------------- PostgreSQL arrays */
 
 /* A text-format array parameter: {"a","b",NULL} or {1,2}. */
@@ -241,7 +240,8 @@ push_rows (VolactRecords *records, const Row *rows, guint64 first_seq, GError **
   gboolean ok;
   Push push;
 
-  if (pool->push == NULL && !(pool->push = volact_pg_connect (pool->uri, pool->host_name, pool->timeout_s, error)))
+  if (pool->push == NULL
+      && !(pool->push = volact_pg_connect (pool->uri, pool->host_name, pool->timeout_s, error)))
     return FALSE;
   g_mutex_lock (&records->lock);
   for (guint i = 0; i < records->pools->len; i++) {
@@ -366,14 +366,13 @@ volact_pool_retry_at (VolactRecords *records)
   VolactPool *pool = records->pool;
 
   return pool != NULL && (pool->degraded || !volact_pool_caught_up (records)) ? pool->retry_at
-                                                                                : G_MAXINT64;
+                                                                              : G_MAXINT64;
 }
 
 gboolean
 volact_pool_caught_up (VolactRecords *records)
 {
-  return records->pool == NULL
-         || records->pushed_seq >= volact_journal_last_seq (records->journal);
+  return records->pool == NULL || records->pushed_seq >= volact_journal_last_seq (records->journal);
 }
 
 void
@@ -391,9 +390,8 @@ volact_pool_catch_up (VolactRecords *records)
     return;
   }
   if (!volact_pool_caught_up (records)) {
-    gboolean complete
-        = volact_journal_scan (records->journal, &pool->cursor, records->pushed_seq,
-                               catch_up_group, &c, &error);
+    gboolean complete = volact_journal_scan (records->journal, &pool->cursor, records->pushed_seq,
+                                             catch_up_group, &c, &error);
     pool->caught_up_rows += c.rows;
     if (error != NULL) {
       go_degraded (records, error);
@@ -412,7 +410,8 @@ volact_pool_catch_up (VolactRecords *records)
     return; /* more next round, from the cursor */
   /* The journal may be rewound from now on: the next catching up starts at its start. */
   pool->cursor = (VolactJournalCursor){ 0, 0 };
-  if (pool->push == NULL && !(pool->push = volact_pg_connect (pool->uri, pool->host_name, pool->timeout_s, &error))) {
+  if (pool->push == NULL
+      && !(pool->push = volact_pg_connect (pool->uri, pool->host_name, pool->timeout_s, &error))) {
     go_degraded (records, error);
     return;
   }

@@ -129,9 +129,9 @@ volact_pg_uri_check (const char *uri, GError **error)
     return FALSE;
   }
   /* What libpq will use: the URI's value, else its environment variable. */
-  remote = first_remote_host (option_value (options, "host") != NULL
-                                  ? option_value (options, "host")
-                                  : g_getenv ("PGHOST"));
+  remote
+      = first_remote_host (option_value (options, "host") != NULL ? option_value (options, "host")
+                                                                  : g_getenv ("PGHOST"));
   if (remote == NULL)
     remote = first_remote_host (option_value (options, "hostaddr") != NULL
                                     ? option_value (options, "hostaddr")
@@ -161,9 +161,8 @@ static gboolean
 connection_lost (VolactPg *pg)
 {
   return pg->timed_out || PQstatus (pg->conn) != CONNECTION_OK
-         || g_str_has_prefix (pg->sqlstate, "08")
-         || strcmp (pg->sqlstate, "57P01") == 0 || strcmp (pg->sqlstate, "57P02") == 0
-         || strcmp (pg->sqlstate, "57P03") == 0;
+         || g_str_has_prefix (pg->sqlstate, "08") || strcmp (pg->sqlstate, "57P01") == 0
+         || strcmp (pg->sqlstate, "57P02") == 0 || strcmp (pg->sqlstate, "57P03") == 0;
 }
 
 /* Sets @error for a failed @what from @res (may be NULL) and records its SQLSTATE. */
@@ -180,8 +179,8 @@ set_pg_error (VolactPg *pg, const PGresult *res, const char *what, GError **erro
                  "%s: the store did not answer within %u s; giving up the connection", what,
                  pg->timeout_s + ANSWER_MARGIN_S);
   else if (connection_lost (pg))
-    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "%s: lost the connection to the store: %s",
-                 what, text);
+    g_set_error (error, VOLACT_ERROR, VOLACT_E_IO, "%s: lost the connection to the store: %s", what,
+                 text);
   else if (*pg->sqlstate != '\0')
     g_set_error (error, VOLACT_ERROR, VOLACT_E_FAILED, "%s: %s (SQLSTATE %s)", what, text,
                  pg->sqlstate);
@@ -201,7 +200,8 @@ set_pg_error (VolactPg *pg, const PGresult *res, const char *what, GError **erro
 static PGresult *
 await_result (VolactPg *pg, int sent)
 {
-  gint64 deadline = g_get_monotonic_time () + (gint64) (pg->timeout_s + ANSWER_MARGIN_S) * G_USEC_PER_SEC;
+  gint64 deadline
+      = g_get_monotonic_time () + (gint64) (pg->timeout_s + ANSWER_MARGIN_S) * G_USEC_PER_SEC;
   PGresult *last = NULL, *r;
 
   if (pg->timed_out || !sent)
@@ -277,9 +277,9 @@ volact_pg_exec (VolactPg *pg, const char *name, const char *sql, int n_params,
     }
     g_hash_table_add (pg->prepared, g_strdup (name));
   }
-  res = await_result (pg, pg->timed_out ? 0
-                                        : PQsendQueryPrepared (pg->conn, name, n_params, params,
-                                                               NULL, NULL, 0));
+  res = await_result (
+      pg,
+      pg->timed_out ? 0 : PQsendQueryPrepared (pg->conn, name, n_params, params, NULL, NULL, 0));
   if (!result_ok (res)) {
     set_pg_error (pg, res, name, error);
     return NULL;
@@ -338,9 +338,15 @@ volact_pg_connect (const char *uri, const char *host_name, guint timeout_s, GErr
   user_timeout = g_strdup_printf ("%u", (timeout_s + ANSWER_MARGIN_S) * 1000);
   /* Keywords before dbname are defaults the URI may override; the ones after
    * it always win (PQconnectdbParams processes them in order). */
-  const char *const keys[] = { "connect_timeout", "keepalives", "keepalives_idle",
-                               "keepalives_interval", "keepalives_count", "tcp_user_timeout",
-                               "dbname", "application_name", NULL };
+  const char *const keys[] = { "connect_timeout",
+                               "keepalives",
+                               "keepalives_idle",
+                               "keepalives_interval",
+                               "keepalives_count",
+                               "tcp_user_timeout",
+                               "dbname",
+                               "application_name",
+                               NULL };
   const char *const values[]
       = { CONNECT_TIMEOUT_S, "1", "30", "10", "3", user_timeout, uri, app, NULL };
 
@@ -411,8 +417,7 @@ transact_once (VolactPg *pg, VolactPgFunc func, gpointer data, GError **error)
     return FALSE;
   if (!func (pg, data, error)) {
     /* Keep the SQLSTATE of the failure, not of the ROLLBACK. */
-    if (PQstatus (pg->conn) == CONNECTION_OK
-        && PQtransactionStatus (pg->conn) != PQTRANS_IDLE)
+    if (PQstatus (pg->conn) == CONNECTION_OK && PQtransactionStatus (pg->conn) != PQTRANS_IDLE)
       PQclear (run_simple (pg, "ROLLBACK"));
     return FALSE;
   }

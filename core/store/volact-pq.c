@@ -24,10 +24,10 @@ load_once (gpointer unused)
     load_error = g_strdup (dlerror ());
     return NULL;
   }
-#define VOLACT_PQ_RESOLVE(name)                                                                     \
-  if ((volact_pq.name = (__typeof__ (name) *) dlsym (lib, #name)) == NULL) {                        \
-    load_error = g_strdup_printf ("%s has no %s", VOLACT_PQ_LIBRARY, #name);                        \
-    return NULL;                                                                                    \
+#define VOLACT_PQ_RESOLVE(name)                                                                    \
+  if ((volact_pq.name = (__typeof__ (name) *) dlsym (lib, #name)) == NULL) {                       \
+    load_error = g_strdup_printf ("%s has no %s", VOLACT_PQ_LIBRARY, #name);                       \
+    return NULL;                                                                                   \
   }
   VOLACT_PQ_FUNCTIONS (VOLACT_PQ_RESOLVE)
 #undef VOLACT_PQ_RESOLVE

@@ -21,12 +21,14 @@ G_BEGIN_DECLS
 #define VOLACT_PQ_LIBRARY "libpq.so.5"
 
 /* Every libpq function volact calls. */
-#define VOLACT_PQ_FUNCTIONS(F)                                                                      \
-  F (PQclear) F (PQcmdStatus) F (PQconnectdbParams) F (PQconninfoFree) F (PQconninfoParse)          \
-  F (PQconsumeInput) F (PQerrorMessage) F (PQfinish) F (PQfreemem) F (PQgetResult)                  \
-  F (PQgetvalue) F (PQisBusy) F (PQntuples) F (PQreset) F (PQresultErrorField) F (PQresultStatus)   \
-  F (PQsendPrepare) F (PQsendQuery) F (PQsendQueryPrepared) F (PQsetNoticeProcessor) F (PQsocket)   \
-  F (PQstatus) F (PQtransactionStatus)
+/* clang-format off */
+#define VOLACT_PQ_FUNCTIONS(F) \
+  F (PQclear) F (PQcmdStatus) F (PQconnectdbParams) F (PQconninfoFree) F (PQconninfoParse) \
+  F (PQconsumeInput) F (PQerrorMessage) F (PQfinish) F (PQfreemem) F (PQgetResult) \
+  F (PQgetvalue) F (PQisBusy) F (PQntuples) F (PQreset) F (PQresultErrorField) \
+  F (PQresultStatus) F (PQsendPrepare) F (PQsendQuery) F (PQsendQueryPrepared) \
+  F (PQsetNoticeProcessor) F (PQsocket) F (PQstatus) F (PQtransactionStatus)
+/* clang-format on */
 
 typedef struct {
 #define VOLACT_PQ_POINTER(name) __typeof__ (name) *name;
