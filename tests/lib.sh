@@ -19,6 +19,17 @@ volactctl="$top_builddir/tools/volactctl"
 authority="$top_builddir/tools/volact-authority"
 client="$top_builddir/client/volact-client"
 
+# GCC 12's LeakSanitizer faults at exit when it scans the thread-local storage of a library
+# opened at run time: GnuTLS, which GIO's TLS backend opens for the HTTPS listener (before
+# volactd opened libpq only for a shared store, libpq brought GnuTLS in at start). In the
+# sanitizer build start_host preloads it after the sanitizer runtime (which must come first),
+# so that it is loaded as at start; a test's own LD_PRELOAD (faketime) replaces this one.
+san_preload=""
+if san_asan=$(ldd "$volactd" 2> /dev/null | awk '/libasan/ { print $3 }') && [ -n "$san_asan" ]; then
+  san_gnutls=$(ldconfig -p 2> /dev/null | awk '/libgnutls\.so\.30 / { print $NF; exit }')
+  san_preload="$san_asan${san_gnutls:+ $san_gnutls}"
+fi
+
 # start_authority DIR: init DIR, serve on a free loopback port; sets $authority_url.
 start_authority() {
   "$authority" --dir "$1" init > /dev/null
@@ -68,9 +79,9 @@ authority-url = ${authority_url:-}
 ${host_conf_extra:+${host_conf_extra//@WEBPORT@/$web_port}}
 CONF
     rm -f "$dir/admin.sock"
-    env VOLACT_TEST_FINGERPRINT_FILE="$dir/fingerprint" "$@" \
+    env ${san_preload:+LD_PRELOAD="$san_preload"} VOLACT_TEST_FINGERPRINT_FILE="$dir/fingerprint" "$@" \
       "$volactd" --config "$dir/volactd.conf" --foreground >> "$dir/volactd.log" 2>&1 &
-    host_pid=$!
+    host_pid=$! host_dir=$dir
     for _ in $(seq 100); do
       if [ -S "$dir/admin.sock" ] && kill -0 "$host_pid" 2> /dev/null; then
         pids+=("$host_pid")
@@ -87,7 +98,13 @@ CONF
   done
   fail "no free port found"
 }
-stop_host() { kill "$host_pid"; wait "$host_pid" || fail "volactd did not exit cleanly on SIGTERM"; }
+stop_host() {
+  local status=0
+  kill "$host_pid"
+  wait "$host_pid" || status=$?
+  [ "$status" = 0 ] || { tail -40 "$host_dir/volactd.log" >&2 2> /dev/null || true
+    fail "volactd did not exit cleanly on SIGTERM (status $status)"; }
+}
 
 # make_tls_cert DIR: a self-signed P-256 certificate for 127.0.0.1 and localhost,
 # DIR/cert.pem, its key DIR/key.pem (mode 0600).
