@@ -26,7 +26,8 @@ client="$top_builddir/client/volact-client"
 # so that it is loaded as at start; a test's own LD_PRELOAD (faketime) replaces this one.
 san_preload=""
 if san_asan=$(ldd "$volactd" 2> /dev/null | awk '/libasan/ { print $3 }') && [ -n "$san_asan" ]; then
-  san_gnutls=$(ldconfig -p 2> /dev/null | awk '/libgnutls\.so\.30 / { print $NF; exit }')
+  # awk reads to the end: exiting early would give ldconfig SIGPIPE, failing under pipefail.
+  san_gnutls=$(ldconfig -p 2> /dev/null | awk '/libgnutls\.so\.30 / && !n++ { print $NF }')
   san_preload="$san_asan${san_gnutls:+ $san_gnutls}"
 fi
 
