@@ -318,6 +318,7 @@ scan (VolactJournal *journal, guint64 after, guint64 limit, VolactJournalFunc fu
       guint64 *at, guint64 *next_seq, GError **error)
 {
   guint64 offset = *at, expected = *next_seq;
+  gboolean go_on = TRUE;
   GroupHeader h;
 
   while (offset < limit && read_group (journal, offset, &h)) {
@@ -350,18 +351,16 @@ scan (VolactJournal *journal, guint64 after, guint64 limit, VolactJournalFunc fu
     offset += sizeof h + h.bytes;
     if (n > 0) {
       GError *failed = NULL;
-      gboolean go_on = func (head, n, expected - n, data, &failed);
+      go_on = func (head, n, expected - n, data, &failed);
       if (failed != NULL) {
         g_propagate_error (error, failed);
         return FALSE;
       }
-      *at = offset;
-      *next_seq = expected;
-      if (!go_on)
-        return FALSE;
     }
     *at = offset;
     *next_seq = expected;
+    if (!go_on)
+      return FALSE;
   }
   return TRUE;
 }
